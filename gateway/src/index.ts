@@ -1,0 +1,3 @@
+export * from './authenticate.ts';
+export * from './gateway.ts';
+export * from './supergraph.ts';

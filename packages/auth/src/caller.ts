@@ -1,0 +1,32 @@
+// Who is calling, as rebuilt by a subgraph from the gateway's verified claims.
+export type CallerKind = 'anonymous' | 'user' | 'apiKey';
+
+export interface Caller {
+  kind: CallerKind;
+  userId: string | null;
+  sessionId: string | null;
+  /** The caller's current organization (from the access token). */
+  organizationId: string | null;
+  /** Platform roles (user, admin, super_admin) and the caller's roles in the current organization. */
+  roles: string[];
+  scopes: string[];
+}
+
+export const ANONYMOUS: Caller = Object.freeze({
+  kind: 'anonymous',
+  userId: null,
+  sessionId: null,
+  organizationId: null,
+  roles: [],
+  scopes: [],
+}) as Caller;
+
+export const PLATFORM_ADMIN_ROLE = 'super_admin';
+
+export function callerIsPlatformAdmin(caller: Caller): boolean {
+  return caller.kind === 'user' && caller.roles.includes(PLATFORM_ADMIN_ROLE);
+}
+
+export function hasScopes(caller: Caller, scopes: readonly string[]): boolean {
+  return scopes.every((scope) => caller.scopes.includes(scope));
+}

@@ -1,0 +1,4 @@
+export * from './caller.ts';
+export * from './keys.ts';
+export * from './rules.ts';
+export * from './tokens.ts';

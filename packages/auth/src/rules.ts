@@ -1,0 +1,40 @@
+// Shield rules named after what they allow. Rules that depend only on the caller are cached per request
+// ('contextual'); rules that depend on the parent object are never cached ('no_cache'), because a cached
+// decision would leak from one entity to the next in an `_entities` batch.
+import { forbidden, unauthenticated } from '@g3d/errors';
+import { allow, and, deny, not, or, rule } from 'graphql-shield';
+
+import { type Caller, callerIsPlatformAdmin, hasScopes } from './caller.ts';
+
+export interface AuthContext {
+  caller: Caller;
+}
+
+export { allow, and, deny, not, or, rule };
+
+/** Anyone, including anonymous callers (login, public catalogue). */
+export const isPublic = allow;
+
+export const isAuthenticated = rule('isAuthenticated', { cache: 'contextual' })(
+  (_parent, _args, ctx: AuthContext) => ctx.caller.kind !== 'anonymous' || unauthenticated(),
+);
+
+export const isPlatformAdmin = rule('isPlatformAdmin', { cache: 'contextual' })((_parent, _args, ctx: AuthContext) => {
+  if (ctx.caller.kind === 'anonymous') return unauthenticated();
+  return callerIsPlatformAdmin(ctx.caller) || forbidden('Platform administrators only');
+});
+
+export function hasScope(...scopes: string[]) {
+  return rule(`hasScope(${scopes.join(',')})`, { cache: 'contextual' })((_parent, _args, ctx: AuthContext) => {
+    if (ctx.caller.kind === 'anonymous') return unauthenticated();
+    return hasScopes(ctx.caller, scopes) || forbidden(`Missing scope: ${scopes.join(' ')}`);
+  });
+}
+
+/** The parent object is the caller's own user record (`idOf` picks the user id from the parent). */
+export function isSelf(idOf: (parent: unknown) => unknown = (parent) => (parent as { id?: unknown }).id) {
+  return rule({ cache: 'no_cache' })((parent, _args, ctx: AuthContext) => {
+    if (ctx.caller.kind === 'anonymous') return unauthenticated();
+    return (ctx.caller.userId !== null && idOf(parent) === ctx.caller.userId) || forbidden();
+  });
+}

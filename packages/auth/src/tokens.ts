@@ -1,0 +1,112 @@
+// The two kinds of JWT on the request path, both EdDSA (Ed25519) via jose:
+// - access tokens: issued by identity to clients, verified by the gateway (typ at+jwt, RFC 9068);
+// - gateway tokens: minted by the gateway for each subgraph fetch, verified by the subgraph. They carry the
+//   caller as verified at the edge, are bound to one subgraph (aud) and live 60 s, so a subgraph reached
+//   directly, or with a token meant for another subgraph, refuses the request.
+import { type JWTVerifyGetKey, jwtVerify, SignJWT } from 'jose';
+
+import type { Caller } from './caller.ts';
+import type { SigningKey, VerifyKey } from './keys.ts';
+
+export const ACCESS_TOKEN_TYPE = 'at+jwt';
+export const GATEWAY_TOKEN_TYPE = 'g3d-gateway+jwt';
+export const GATEWAY_TOKEN_HEADER = 'x-g3d-gateway-token';
+export const GATEWAY_ISSUER = 'g3d-gateway';
+const GATEWAY_TOKEN_TTL_S = 60;
+
+export interface AccessTokenClaims {
+  userId: string;
+  sessionId: string;
+  organizationId: string | null;
+  roles: string[];
+  scopes: string[];
+}
+
+export interface AccessTokenSettings {
+  issuer: string;
+  audience: string;
+  ttlSeconds: number;
+}
+
+export async function signAccessToken(key: SigningKey, settings: AccessTokenSettings, claims: AccessTokenClaims) {
+  return new SignJWT({ sid: claims.sessionId, org: claims.organizationId, roles: claims.roles, scope: claims.scopes.join(' ') })
+    .setProtectedHeader({ alg: 'EdDSA', typ: ACCESS_TOKEN_TYPE, kid: key.kid })
+    .setIssuer(settings.issuer)
+    .setAudience(settings.audience)
+    .setSubject(claims.userId)
+    .setIssuedAt()
+    .setExpirationTime(`${settings.ttlSeconds}s`)
+    .setJti(crypto.randomUUID())
+    .sign(key.privateKey);
+}
+
+const strings = (value: unknown): string[] =>
+  Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
+
+/** Verifies an access token (signature, alg, typ, iss, aud, exp, nbf); throws on any failure. */
+export async function verifyAccessToken(
+  keys: JWTVerifyGetKey,
+  token: string,
+  settings: Pick<AccessTokenSettings, 'issuer' | 'audience'>,
+): Promise<AccessTokenClaims & { expiresAt: number }> {
+  const { payload } = await jwtVerify(token, keys, {
+    algorithms: ['EdDSA'],
+    typ: ACCESS_TOKEN_TYPE,
+    issuer: settings.issuer,
+    audience: settings.audience,
+    requiredClaims: ['sub', 'sid', 'exp', 'iat'],
+    clockTolerance: 5,
+  });
+  if (typeof payload.sid !== 'string' || typeof payload.sub !== 'string') throw new Error('malformed claims');
+  return {
+    userId: payload.sub,
+    sessionId: payload.sid,
+    organizationId: typeof payload.org === 'string' ? payload.org : null,
+    roles: strings(payload.roles),
+    scopes: typeof payload.scope === 'string' && payload.scope ? payload.scope.split(' ') : [],
+    expiresAt: payload.exp ?? 0,
+  };
+}
+
+export interface GatewayTokenClaims {
+  caller: Caller;
+  requestId: string;
+}
+
+export async function signGatewayToken(key: SigningKey, audience: string, claims: GatewayTokenClaims) {
+  return new SignJWT({ caller: claims.caller, rid: claims.requestId })
+    .setProtectedHeader({ alg: 'EdDSA', typ: GATEWAY_TOKEN_TYPE, kid: key.kid })
+    .setIssuer(GATEWAY_ISSUER)
+    .setAudience(audience)
+    .setIssuedAt()
+    .setExpirationTime(`${GATEWAY_TOKEN_TTL_S}s`)
+    .sign(key.privateKey);
+}
+
+function parseCaller(value: unknown): Caller {
+  if (typeof value !== 'object' || value === null) throw new Error('missing caller');
+  const v = value as Record<string, unknown>;
+  const kind = v.kind === 'user' || v.kind === 'apiKey' ? v.kind : 'anonymous';
+  const str = (x: unknown) => (typeof x === 'string' ? x : null);
+  return {
+    kind,
+    userId: str(v.userId),
+    sessionId: str(v.sessionId),
+    organizationId: str(v.organizationId),
+    roles: strings(v.roles),
+    scopes: strings(v.scopes),
+  };
+}
+
+export async function verifyGatewayToken(key: VerifyKey, token: string, audience: string): Promise<GatewayTokenClaims> {
+  const { payload } = await jwtVerify(token, key.publicKey, {
+    algorithms: ['EdDSA'],
+    typ: GATEWAY_TOKEN_TYPE,
+    issuer: GATEWAY_ISSUER,
+    audience,
+    maxTokenAge: `${GATEWAY_TOKEN_TTL_S}s`,
+    requiredClaims: ['exp', 'iat'],
+    clockTolerance: 5,
+  });
+  return { caller: parseCaller(payload.caller), requestId: typeof payload.rid === 'string' ? payload.rid : 'unknown' };
+}

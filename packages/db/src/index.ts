@@ -1,0 +1,3 @@
+export * from './client.ts';
+export * from './embedded.ts';
+export * from './migrate.ts';

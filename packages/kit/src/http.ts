@@ -1,0 +1,52 @@
+// HTTP plumbing shared by the gateway and every subgraph: JSON body parsing with GraphQL-shaped errors,
+// listening on a port, and draining on shutdown.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+import { errorBody } from '@g3d/errors';
+import express from 'express';
+
+export const MAX_BODY_BYTES = '1mb';
+
+/** Parses JSON bodies; a malformed or oversize body gets a 400 with a GraphQL error, never an HTML 500. */
+export function jsonBody(): express.RequestHandler {
+  return express.json({ limit: MAX_BODY_BYTES });
+}
+
+export const httpErrorHandler: express.ErrorRequestHandler = (error, _req, res, next) => {
+  if (res.headersSent) {
+    next(error);
+    return;
+  }
+  const status = typeof error?.status === 'number' && error.status >= 400 && error.status < 500 ? error.status : 500;
+  const message =
+    status === 413 ? 'Request body too large' : status < 500 ? 'Malformed request body' : 'Internal server error';
+  res.status(status).json(errorBody(status < 500 ? 'BAD_REQUEST' : 'INTERNAL_SERVER_ERROR', message));
+};
+
+export interface Listening {
+  server: http.Server;
+  url: string;
+  port: number;
+}
+
+export async function listen(server: http.Server, host: string, port: number): Promise<Listening> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  const shownHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+  return { server, port: address.port, url: `http://${shownHost}:${address.port}` };
+}
+
+export function createHttpServer(app: express.Express): http.Server {
+  const server = http.createServer(app);
+  // Keep-alive slightly longer than typical load balancer idle timeouts.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
+  return server;
+}

@@ -1,0 +1,2 @@
+// Shared scalars: every subgraph declares `scalar DateTime` and uses this implementation.
+export { DateTimeResolver as DateTime } from 'graphql-scalars';

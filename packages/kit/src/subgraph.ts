@@ -1,0 +1,215 @@
+// createSubgraph: one call builds a subgraph service from its SDL, resolvers and shield rules. Every subgraph
+// gets the same door (gateway signature), health endpoints, error masking, logging and shutdown.
+import fs from 'node:fs';
+import type http from 'node:http';
+
+import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
+import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { buildSubgraphSchema } from '@apollo/subgraph';
+import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
+import { expressMiddleware } from '@as-integrations/express5';
+import {
+  type Caller,
+  GATEWAY_TOKEN_HEADER,
+  verifyGatewayToken,
+  type VerifyKey,
+} from '@g3d/auth';
+import { type Database, pingDatabase } from '@g3d/db';
+import { errorBody, formatError, isExpectedError, originalError } from '@g3d/errors';
+import type { Store } from '@g3d/store';
+import express from 'express';
+import { type DocumentNode, type GraphQLSchema, parse } from 'graphql';
+import { applyMiddleware } from 'graphql-middleware';
+import { type IRules, shield } from 'graphql-shield';
+
+import { createHttpServer, httpErrorHandler, jsonBody, listen } from './http.ts';
+import type { Logger } from './logger.ts';
+import { denied } from './shield.ts';
+
+export interface SubgraphDeps {
+  logger: Logger;
+  store: Store;
+  /** Absent for subgraphs that keep no tables (the AI wrappers). */
+  db?: Database;
+  /** The gateway's public key: requests must carry a gateway token signed with it. */
+  gatewayKey: VerifyKey;
+  nodeEnv: 'development' | 'production' | 'test';
+}
+
+export interface BaseContext {
+  requestId: string;
+  caller: Caller;
+  logger: Logger;
+}
+
+export type SubgraphContext<TExtra> = BaseContext & TExtra;
+
+export interface SubgraphDefinition<TExtra extends object> {
+  /** The subgraph's name: also the audience of the gateway tokens it accepts. */
+  name: string;
+  typeDefs: DocumentNode;
+  resolvers: GraphQLResolverMap<SubgraphContext<TExtra>>;
+  /** graphql-shield rules; anything without a rule is denied. */
+  permissions: IRules;
+  /** Per-request additions to the context: DataLoaders, services. Built fresh for every request. */
+  createContext: (base: BaseContext) => TExtra;
+  /** Extra HTTP routes outside /graphql (e.g. identity's JWKS). */
+  routes?: (router: express.Router) => void;
+}
+
+export interface SubgraphService {
+  name: string;
+  schema: GraphQLSchema;
+  start(options: { host: string; port: number }): Promise<{ url: string; port: number }>;
+  stop(): Promise<void>;
+}
+
+/** Reads a subgraph's SDL file next to the module that calls it. */
+export function loadSdl(moduleUrl: string, relativePath: string): DocumentNode {
+  return parse(fs.readFileSync(new URL(relativePath, moduleUrl), 'utf8'));
+}
+
+/** The subgraph schema with shield applied, deny by default (also used by the rule-coverage test). */
+export function buildProtectedSchema<TExtra extends object>(definition: SubgraphDefinition<TExtra>): GraphQLSchema {
+  const schema = buildSubgraphSchema({ typeDefs: definition.typeDefs, resolvers: definition.resolvers as never });
+  return applyMiddleware(
+    schema,
+    shield(definition.permissions, {
+      fallbackRule: denied,
+      // Our resolvers throw AppErrors on purpose: let them through instead of turning them into FORBIDDEN.
+      allowExternalErrors: true,
+    }),
+  );
+}
+
+export function createSubgraph<TExtra extends object>(
+  definition: SubgraphDefinition<TExtra>,
+  deps: SubgraphDeps,
+): SubgraphService {
+  const logger = deps.logger.child({ service: definition.name });
+  const schema = buildProtectedSchema(definition);
+  let server: http.Server | undefined;
+  let apollo: ApolloServer<SubgraphContext<TExtra>> | undefined;
+
+  return {
+    name: definition.name,
+    schema,
+    async start({ host, port }) {
+      const app = express();
+      app.disable('x-powered-by');
+      server = createHttpServer(app);
+      apollo = new ApolloServer<SubgraphContext<TExtra>>({
+        schema,
+        formatError,
+        includeStacktraceInErrorResponses: false,
+        // The process owns SIGTERM/SIGINT and stops every server in order.
+        stopOnTerminationSignals: false,
+        plugins: [
+          ApolloServerPluginDrainHttpServer({ httpServer: server, stopGracePeriodMillis: 10_000 }),
+          ApolloServerPluginLandingPageDisabled(),
+          ApolloServerPluginInlineTraceDisabled(),
+          errorLoggingPlugin(),
+        ],
+      });
+      await apollo.start();
+
+      app.get('/healthz', (_req, res) => {
+        res.json({ status: 'ok', service: definition.name });
+      });
+      app.get('/readyz', async (_req, res) => {
+        const checks = await readiness(deps);
+        const ok = Object.values(checks).every((c) => c === 'ok');
+        res.status(ok ? 200 : 503).json({ status: ok ? 'ok' : 'unavailable', service: definition.name, checks });
+      });
+      const router = express.Router();
+      definition.routes?.(router);
+      app.use(router);
+
+      app.use(
+        '/graphql',
+        gatewayDoor(definition.name, deps.gatewayKey),
+        jsonBody(),
+        expressMiddleware(apollo, {
+          context: async ({ res }) => {
+            const { caller, requestId } = res.locals as { caller: Caller; requestId: string };
+            const base: BaseContext = { requestId, caller, logger: logger.child({ requestId }) };
+            return { ...base, ...definition.createContext(base) };
+          },
+        }),
+      );
+      app.use(httpErrorHandler);
+      const listening = await listen(server, host, port);
+      logger.info({ url: `${listening.url}/graphql` }, 'subgraph listening');
+      return { url: listening.url, port: listening.port };
+    },
+    async stop() {
+      // apollo.stop() runs the drain plugin: stop accepting, let in-flight requests finish, then close.
+      await apollo?.stop();
+      if (server?.listening) await new Promise((resolve) => server?.close(resolve));
+    },
+  };
+}
+
+/** Refuses every request that does not carry a valid gateway token for this subgraph. */
+function gatewayDoor(audience: string, key: VerifyKey): express.RequestHandler {
+  return (req, res, next) => {
+    const token = req.header(GATEWAY_TOKEN_HEADER);
+    if (!token) {
+      res.status(401).json(errorBody('UNAUTHENTICATED', 'This service accepts requests only through the gateway'));
+      return;
+    }
+    verifyGatewayToken(key, token, audience).then(
+      ({ caller, requestId }) => {
+        res.locals.caller = caller;
+        res.locals.requestId = requestId;
+        next();
+      },
+      () => {
+        res.status(401).json(errorBody('UNAUTHENTICATED', 'Invalid gateway signature'));
+      },
+    );
+  };
+}
+
+async function readiness(deps: SubgraphDeps): Promise<Record<string, string>> {
+  const checks: Record<string, string> = {};
+  const timeout = <T>(p: Promise<T>) =>
+    Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('timeout')), 2_000).unref())]);
+  const [db, store] = await Promise.allSettled([
+    deps.db ? timeout(pingDatabase(deps.db.pool)) : Promise.resolve(),
+    timeout(deps.store.ping()),
+  ]);
+  if (deps.db) checks.database = db.status === 'fulfilled' ? 'ok' : 'unreachable';
+  checks.store = store.status === 'fulfilled' ? 'ok' : 'unreachable';
+  return checks;
+}
+
+/** Logs unexpected errors with their stack and stamps the request id on the masked ones. */
+export function errorLoggingPlugin<T extends BaseContext>(): ApolloServerPlugin<T> {
+  return {
+    async requestDidStart() {
+      return {
+        async didEncounterErrors({ errors, contextValue }) {
+          for (const error of errors) {
+            const formatted = error.toJSON();
+            if (!isExpectedError(formatted, error)) {
+              contextValue.logger.error({ err: originalError(error), path: error.path }, 'unexpected error');
+            }
+          }
+        },
+        async willSendResponse({ response, contextValue }) {
+          if (response.body.kind !== 'single') return;
+          const result = response.body.singleResult;
+          if (!result.errors) return;
+          result.errors = result.errors.map((error) =>
+            error.extensions?.code === 'INTERNAL_SERVER_ERROR'
+              ? { ...error, extensions: { ...error.extensions, requestId: contextValue.requestId } }
+              : error,
+          );
+        },
+      };
+    },
+  };
+}

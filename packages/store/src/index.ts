@@ -1,0 +1,41 @@
+// The shared store: counters, revocation lists, idempotency keys and pub/sub. Redis when REDIS_URL is set,
+// an in-process implementation otherwise. Both pass the same contract tests (test/store.contract.test.ts).
+import { MemoryStore } from './memory.ts';
+import { RedisStore } from './redis.ts';
+
+export interface Store {
+  readonly kind: 'redis' | 'memory';
+  get(key: string): Promise<string | null>;
+  /** Sets a value; with ttlMs it expires. */
+  set(key: string, value: string, options?: { ttlMs?: number }): Promise<void>;
+  /** Sets only when absent; true when this call set it (atomic: exactly one concurrent caller wins). */
+  setIfAbsent(key: string, value: string, options?: { ttlMs?: number }): Promise<boolean>;
+  del(key: string): Promise<void>;
+  /** Atomically adds `by` (default 1); ttlMs starts when the key is created and is not extended by later calls. */
+  incr(key: string, options?: { by?: number; ttlMs?: number }): Promise<number>;
+  /** Remaining time to live in ms; null when the key is absent or has no expiry. */
+  ttl(key: string): Promise<number | null>;
+  publish(channel: string, message: string): Promise<void>;
+  /** Delivers messages published after the returned promise resolves; call the result to unsubscribe. */
+  subscribe(channel: string, onMessage: (message: string) => void): Promise<() => Promise<void>>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface StoreOptions {
+  redisUrl?: string | undefined;
+  /** Prefix for every key and channel, so several environments (or test files) can share one Redis. */
+  prefix?: string;
+}
+
+export async function createStore(options: StoreOptions = {}): Promise<Store> {
+  const prefix = options.prefix ?? 'g3d:';
+  if (options.redisUrl) {
+    const store = new RedisStore(options.redisUrl, prefix);
+    await store.connect();
+    return store;
+  }
+  return new MemoryStore(prefix);
+}
+
+export { MemoryStore, RedisStore };

@@ -1,0 +1,101 @@
+// In-process store for the embedded default: same semantics as the Redis store, for one process.
+import type { Store } from './index.ts';
+
+interface Entry {
+  value: string;
+  expiresAt: number | null;
+}
+
+export class MemoryStore implements Store {
+  readonly kind = 'memory' as const;
+  private readonly entries = new Map<string, Entry>();
+  private readonly channels = new Map<string, Set<(message: string) => void>>();
+  private readonly sweeper: NodeJS.Timeout;
+
+  constructor(private readonly prefix: string) {
+    // Expired entries are dropped lazily on read and by this periodic sweep so memory stays bounded.
+    this.sweeper = setInterval(() => this.sweep(), 30_000).unref();
+  }
+
+  private live(key: string): Entry | undefined {
+    const full = this.prefix + key;
+    const entry = this.entries.get(full);
+    if (entry && entry.expiresAt !== null && entry.expiresAt <= Date.now()) {
+      this.entries.delete(full);
+      return undefined;
+    }
+    return entry;
+  }
+
+  private sweep(): void {
+    const now = Date.now();
+    for (const [key, entry] of this.entries) if (entry.expiresAt !== null && entry.expiresAt <= now) this.entries.delete(key);
+  }
+
+  async get(key: string) {
+    return this.live(key)?.value ?? null;
+  }
+
+  async set(key: string, value: string, options: { ttlMs?: number } = {}) {
+    this.entries.set(this.prefix + key, { value, expiresAt: options.ttlMs ? Date.now() + options.ttlMs : null });
+  }
+
+  async setIfAbsent(key: string, value: string, options: { ttlMs?: number } = {}) {
+    if (this.live(key)) return false;
+    await this.set(key, value, options);
+    return true;
+  }
+
+  async del(key: string) {
+    this.entries.delete(this.prefix + key);
+  }
+
+  async incr(key: string, options: { by?: number; ttlMs?: number } = {}) {
+    const by = options.by ?? 1;
+    const entry = this.live(key);
+    if (entry) {
+      const next = Number(entry.value) + by;
+      if (!Number.isSafeInteger(next)) throw new Error(`value at ${key} is not an integer`);
+      entry.value = String(next);
+      return next;
+    }
+    this.entries.set(this.prefix + key, {
+      value: String(by),
+      expiresAt: options.ttlMs ? Date.now() + options.ttlMs : null,
+    });
+    return by;
+  }
+
+  async ttl(key: string) {
+    const entry = this.live(key);
+    if (!entry || entry.expiresAt === null) return null;
+    return Math.max(0, entry.expiresAt - Date.now());
+  }
+
+  async publish(channel: string, message: string) {
+    const handlers = this.channels.get(this.prefix + channel);
+    if (!handlers) return;
+    // Deliver asynchronously, like Redis: a publisher never runs subscriber code on its own stack.
+    for (const handler of [...handlers]) queueMicrotask(() => handler(message));
+  }
+
+  async subscribe(channel: string, onMessage: (message: string) => void) {
+    const full = this.prefix + channel;
+    let handlers = this.channels.get(full);
+    if (!handlers) this.channels.set(full, (handlers = new Set()));
+    const handler = (message: string) => onMessage(message);
+    handlers.add(handler);
+    return async () => {
+      handlers.delete(handler);
+      if (handlers.size === 0) this.channels.delete(full);
+    };
+  }
+
+  async ping() {}
+
+  async close() {
+    clearInterval(this.sweeper);
+    this.entries.clear();
+    this.channels.clear();
+  }
+}

@@ -1,0 +1,105 @@
+// One contract, two implementations: the in-process store and Redis (when REDIS_URL is set, as in CI).
+import { createStore, type Store } from '@g3d/store';
+import { testConfig, testStorePrefix } from '@g3d/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const implementations: [string, string | undefined][] = [['memory', undefined]];
+if (testConfig.REDIS_URL) implementations.push(['redis', testConfig.REDIS_URL]);
+else it.skip('redis: set REDIS_URL to run the contract against Redis', () => {});
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe.each(implementations)('store contract: %s', (_kind, redisUrl) => {
+  let store: Store;
+  beforeAll(async () => {
+    store = await createStore({ redisUrl, prefix: testStorePrefix() });
+  });
+  afterAll(() => store.close());
+
+  it('gets, sets and deletes', async () => {
+    expect(await store.get('a')).toBeNull();
+    await store.set('a', 'one');
+    expect(await store.get('a')).toBe('one');
+    await store.set('a', 'two');
+    expect(await store.get('a')).toBe('two');
+    await store.del('a');
+    expect(await store.get('a')).toBeNull();
+  });
+
+  it('expires values after their ttl', async () => {
+    await store.set('short', 'x', { ttlMs: 50 });
+    expect(await store.get('short')).toBe('x');
+    const ttl = await store.ttl('short');
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(50);
+    await sleep(120);
+    expect(await store.get('short')).toBeNull();
+    expect(await store.ttl('short')).toBeNull();
+  });
+
+  it('setIfAbsent lets exactly one of many concurrent callers win', async () => {
+    const results = await Promise.all(Array.from({ length: 50 }, (_, i) => store.setIfAbsent('once', String(i), { ttlMs: 5_000 })));
+    expect(results.filter(Boolean)).toHaveLength(1);
+    const winner = results.indexOf(true);
+    expect(await store.get('once')).toBe(String(winner));
+  });
+
+  it('incr counts atomically under concurrency and keeps the first ttl', async () => {
+    const values = await Promise.all(Array.from({ length: 100 }, () => store.incr('counter', { ttlMs: 10_000 })));
+    expect(new Set(values).size).toBe(100);
+    expect(Math.max(...values)).toBe(100);
+    const ttlBefore = (await store.ttl('counter')) ?? 0;
+    await sleep(30);
+    await store.incr('counter', { ttlMs: 10_000 });
+    expect((await store.ttl('counter')) ?? 0).toBeLessThan(ttlBefore);
+    expect(await store.incr('counter', { by: 5 })).toBe(106);
+  });
+
+  it('incr restarts from zero after its window expires', async () => {
+    expect(await store.incr('window', { ttlMs: 50 })).toBe(1);
+    expect(await store.incr('window', { ttlMs: 50 })).toBe(2);
+    await sleep(120);
+    expect(await store.incr('window', { ttlMs: 50 })).toBe(1);
+  });
+
+  it('keeps keys of different prefixes apart', async () => {
+    const other = await createStore({ redisUrl, prefix: testStorePrefix() });
+    try {
+      await store.set('shared', 'mine');
+      expect(await other.get('shared')).toBeNull();
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('publishes to every subscriber and stops after unsubscribe', async () => {
+    const a: string[] = [];
+    const b: string[] = [];
+    const offA = await store.subscribe('events', (m) => a.push(m));
+    const offB = await store.subscribe('events', (m) => b.push(m));
+    await store.publish('events', 'first');
+    await sleep(100);
+    await offA();
+    await store.publish('events', 'second');
+    await sleep(100);
+    await offB();
+    await store.publish('events', 'third');
+    await sleep(100);
+    expect(a).toEqual(['first']);
+    expect(b).toEqual(['first', 'second']);
+  });
+
+  it('does not deliver messages of other channels', async () => {
+    const got: string[] = [];
+    const off = await store.subscribe('one', (m) => got.push(m));
+    await store.publish('two', 'nope');
+    await store.publish('one', 'yes');
+    await sleep(100);
+    await off();
+    expect(got).toEqual(['yes']);
+  });
+
+  it('answers ping', async () => {
+    await expect(store.ping()).resolves.toBeUndefined();
+  });
+});

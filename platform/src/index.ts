@@ -1,0 +1,3 @@
+export * from './catalog.ts';
+export * from './config.ts';
+export * from './platform.ts';

@@ -1,0 +1,64 @@
+// `npm start`: the whole platform in one process on embedded defaults, or one service with --service.
+//   npm start                                   gateway + every subgraph (PGlite + in-memory store by default)
+//   npm start -- --service identity             one subgraph (needs DATABASE_URL and the gateway's public key)
+//   npm start -- --service gateway --supergraph path/to/supergraph.graphql --auth off
+//   npm start -- --service migrate              apply migrations and seed, then exit
+//   npm start -- --service keygen               write the dev signing keys into DATA_DIR/keys, then exit
+import { parseArgs } from 'node:util';
+
+import { runMain, StartupError } from '@g3d/config';
+import { createLogger } from '@g3d/kit';
+
+import { loadPlatformConfig } from './config.ts';
+import { loadSigningKey, startPlatform } from './platform.ts';
+
+await runMain(async () => {
+  const { values } = parseArgs({
+    options: {
+      service: { type: 'string', default: 'all' },
+      supergraph: { type: 'string' },
+      auth: { type: 'string', default: 'on' },
+    },
+    strict: true,
+  });
+  if (values.auth !== 'on' && values.auth !== 'off') throw new StartupError('--auth', 'must be on or off');
+  const config = loadPlatformConfig();
+  if (values.supergraph) config.SUPERGRAPH_PATH = values.supergraph;
+  const logger = createLogger({ level: config.LOG_LEVEL });
+
+  if (values.service === 'keygen') {
+    await loadSigningKey(config, 'identity');
+    await loadSigningKey(config, 'gateway');
+    process.stdout.write(`Keys are in ${config.DATA_DIR}/keys\n`);
+    return;
+  }
+
+  const platform = await startPlatform(config, { logger, service: values.service, authOff: values.auth === 'off' });
+  if (platform.seededAdmin) {
+    const { email, password, generated } = platform.seededAdmin;
+    process.stdout.write(
+      `\nFirst administrator created: ${email}` +
+        (generated ? `\n  password: ${password}\n  (shown once; set ADMIN_PASSWORD to choose it)\n` : ' (password from ADMIN_PASSWORD)\n'),
+    );
+  }
+  if (values.service === 'migrate') return;
+  if (platform.gatewayUrl) process.stdout.write(`\nG3D platform ready: ${platform.gatewayUrl}\n\n`);
+
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down: draining in-flight requests');
+    // A last resort if something refuses to close: never hang on shutdown.
+    setTimeout(() => {
+      logger.error('shutdown took longer than 20 s; exiting');
+      process.exit(1);
+    }, 20_000).unref();
+    platform.stop().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+});

@@ -1,0 +1,53 @@
+// The entitlement subgraph: plans (and later per-service access, rate limits, quotas, metering).
+import { isPublic } from '@g3d/auth';
+import type { Database, Plan } from '@g3d/db';
+import { createSubgraph, loadSdl, type SubgraphDefinition, type SubgraphDeps } from '@g3d/kit';
+import DataLoader from 'dataloader';
+
+import { DEFAULT_PLANS } from './modules/plans/catalogue.ts';
+import { PlansRepository } from './modules/plans/plans.repository.ts';
+
+interface EntitlementContext {
+  plans: DataLoader<string, Plan | null>;
+  repo: PlansRepository;
+}
+
+export const entitlementTypeDefs = loadSdl(import.meta.url, './schema.graphql');
+
+export const entitlementPermissions = {
+  // The catalogue is public: pricing pages read it before sign-up.
+  Query: { plans: isPublic, _service: isPublic, _entities: isPublic },
+  Plan: isPublic,
+  _Service: isPublic,
+};
+
+export function entitlementDefinition(db: Database): SubgraphDefinition<EntitlementContext> {
+  const repo = new PlansRepository(db.prisma);
+  return {
+    name: 'entitlement',
+    typeDefs: entitlementTypeDefs,
+    permissions: entitlementPermissions,
+    createContext: () => ({
+      repo,
+      plans: new DataLoader(async (ids) => {
+        const map = new Map((await repo.findByIds(ids)).map((p) => [p.id, p]));
+        return ids.map((id) => map.get(id) ?? null);
+      }),
+    }),
+    resolvers: {
+      Query: { plans: (_p, _a, ctx) => ctx.repo.list() },
+      Plan: {
+        __resolveReference: (ref: { id: string }, ctx: EntitlementContext) => ctx.plans.load(ref.id),
+        storageBytes: (plan: Plan) => (plan.storageBytes === null ? null : plan.storageBytes.toString()),
+      },
+    },
+  };
+}
+
+export function createEntitlementService(deps: SubgraphDeps & { db: Database }) {
+  return createSubgraph(entitlementDefinition(deps.db), deps);
+}
+
+export async function seedPlans(db: Database): Promise<number> {
+  return new PlansRepository(db.prisma).insertMissing(DEFAULT_PLANS);
+}
