@@ -11,7 +11,11 @@ const target = path.resolve(import.meta.dirname, '../schema/supergraph.graphql')
 const check = process.argv.includes('--check');
 
 const result = composeServices(
-  PLATFORM_SUBGRAPHS.map((s) => ({ name: s.name, typeDefs: s.typeDefs, url: `http://127.0.0.1:${s.defaultPort}/graphql` })),
+  PLATFORM_SUBGRAPHS.map((s) => ({
+    name: s.name,
+    typeDefs: s.typeDefs,
+    url: `http://127.0.0.1:${s.defaultPort}/graphql`,
+  })),
 );
 if (result.errors) {
   process.stderr.write(`Composition failed with ${result.errors.length} error(s):\n`);

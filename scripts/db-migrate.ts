@@ -7,7 +7,9 @@ import { applyMigrations, startEmbeddedPostgres } from '@g3d/db';
 
 await runMain(async () => {
   const config = parseConfig(commonConfigSchema);
-  const embedded = config.DATABASE_URL ? null : await startEmbeddedPostgres({ dataDir: path.join(config.DATA_DIR, 'pglite') });
+  const embedded = config.DATABASE_URL
+    ? null
+    : await startEmbeddedPostgres({ dataDir: path.join(config.DATA_DIR, 'pglite') });
   const url = config.DATABASE_URL ?? embedded?.url ?? '';
   try {
     const result = await applyMigrations(url).catch((error: Error) => {
@@ -16,8 +18,10 @@ await runMain(async () => {
     process.stdout.write(
       result.applied.length ? `Applied: ${result.applied.join(', ')}\n` : 'No pending migrations.\n',
     );
-    for (const name of result.edited) process.stdout.write(`Warning: ${name} was edited after it was applied (not re-run).\n`);
-    for (const name of result.missingLocally) process.stdout.write(`Warning: ${name} is applied but missing from prisma/migrations.\n`);
+    for (const name of result.edited)
+      process.stdout.write(`Warning: ${name} was edited after it was applied (not re-run).\n`);
+    for (const name of result.missingLocally)
+      process.stdout.write(`Warning: ${name} is applied but missing from prisma/migrations.\n`);
   } finally {
     await embedded?.stop();
   }

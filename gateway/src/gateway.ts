@@ -17,7 +17,7 @@ import type { Store } from '@g3d/store';
 import express from 'express';
 
 import { authenticate, type PlatformAuth } from './authenticate.ts';
-import { subgraphEndpoints, type SubgraphEndpoint } from './supergraph.ts';
+import { type SubgraphEndpoint, subgraphEndpoints } from './supergraph.ts';
 
 export interface GatewayContext {
   requestId: string;

@@ -19,9 +19,27 @@ export interface SubgraphEntry {
 
 export const PLATFORM_SUBGRAPHS: SubgraphEntry[] = [
   { name: 'identity', typeDefs: identityTypeDefs, port: (c) => c.IDENTITY_PORT, defaultPort: 4001, usesDatabase: true },
-  { name: 'organization', typeDefs: organizationTypeDefs, port: (c) => c.ORGANIZATION_PORT, defaultPort: 4002, usesDatabase: true },
-  { name: 'entitlement', typeDefs: entitlementTypeDefs, port: (c) => c.ENTITLEMENT_PORT, defaultPort: 4003, usesDatabase: true },
-  { name: 'telemetry', typeDefs: telemetryTypeDefs, port: (c) => c.TELEMETRY_PORT, defaultPort: 4004, usesDatabase: false },
+  {
+    name: 'organization',
+    typeDefs: organizationTypeDefs,
+    port: (c) => c.ORGANIZATION_PORT,
+    defaultPort: 4002,
+    usesDatabase: true,
+  },
+  {
+    name: 'entitlement',
+    typeDefs: entitlementTypeDefs,
+    port: (c) => c.ENTITLEMENT_PORT,
+    defaultPort: 4003,
+    usesDatabase: true,
+  },
+  {
+    name: 'telemetry',
+    typeDefs: telemetryTypeDefs,
+    port: (c) => c.TELEMETRY_PORT,
+    defaultPort: 4004,
+    usesDatabase: false,
+  },
   ...AI_SERVICES.map((service, index) => ({
     name: subgraphName(service.slug),
     typeDefs: parse(wrapperSdl(service)),

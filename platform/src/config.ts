@@ -13,12 +13,20 @@ export const platformConfigSchema = commonConfigSchema.extend({
   /** name=url pairs, comma separated: where the gateway finds subgraphs when not at the supergraph's URLs. */
   SUBGRAPH_URLS: z
     .string()
-    .regex(/^([a-z0-9-]+=https?:\/\/[^,\s]+)(,[a-z0-9-]+=https?:\/\/[^,\s]+)*$/, 'must be name=http://host:port/graphql pairs, comma separated')
+    .regex(
+      /^([a-z0-9-]+=https?:\/\/[^,\s]+)(,[a-z0-9-]+=https?:\/\/[^,\s]+)*$/,
+      'must be name=http://host:port/graphql pairs, comma separated',
+    )
     .optional(),
   GATEWAY_INTROSPECTION: booleanFlag(false).optional(),
   AUTH_ISSUER: z.string().min(1).default('g3d-identity'),
   AUTH_AUDIENCE: z.string().min(1).default('g3d-platform'),
-  ACCESS_TOKEN_TTL_SECONDS: z.coerce.number({ error: 'must be a number of seconds' }).int().min(60).max(3600).default(900),
+  ACCESS_TOKEN_TTL_SECONDS: z.coerce
+    .number({ error: 'must be a number of seconds' })
+    .int()
+    .min(60)
+    .max(3600)
+    .default(900),
   /** Private Ed25519 JWKs (JSON). When unset, keys are generated into DATA_DIR/keys at first start. */
   IDENTITY_SIGNING_KEY: z.string().optional(),
   GATEWAY_SIGNING_KEY: z.string().optional(),

@@ -38,7 +38,9 @@ await runMain(async () => {
     const { email, password, generated } = platform.seededAdmin;
     process.stdout.write(
       `\nFirst administrator created: ${email}` +
-        (generated ? `\n  password: ${password}\n  (shown once; set ADMIN_PASSWORD to choose it)\n` : ' (password from ADMIN_PASSWORD)\n'),
+        (generated
+          ? `\n  password: ${password}\n  (shown once; set ADMIN_PASSWORD to choose it)\n`
+          : ' (password from ADMIN_PASSWORD)\n'),
     );
   }
   if (values.service === 'migrate') return;

@@ -53,13 +53,17 @@ export async function loadSigningKey(config: PlatformConfig, name: 'identity' | 
 
 async function loadGatewayPublicKey(config: PlatformConfig): Promise<VerifyKey> {
   try {
-    if (config.GATEWAY_PUBLIC_KEY) return await publicKeyFromJwk(parseJwk(config.GATEWAY_PUBLIC_KEY, 'GATEWAY_PUBLIC_KEY'));
+    if (config.GATEWAY_PUBLIC_KEY)
+      return await publicKeyFromJwk(parseJwk(config.GATEWAY_PUBLIC_KEY, 'GATEWAY_PUBLIC_KEY'));
     const key = await loadPublicKeyFile(config.DATA_DIR, 'gateway');
     if (key) return key;
   } catch (error) {
     throw new StartupError('GATEWAY_PUBLIC_KEY', (error as Error).message);
   }
-  throw new StartupError('GATEWAY_PUBLIC_KEY', `not set, and no ${path.join(config.DATA_DIR, 'keys/gateway.public.jwk.json')} (run the keygen service first)`);
+  throw new StartupError(
+    'GATEWAY_PUBLIC_KEY',
+    `not set, and no ${path.join(config.DATA_DIR, 'keys/gateway.public.jwk.json')} (run the keygen service first)`,
+  );
 }
 
 /** Connects once to fail fast with a message that names the setting. */
@@ -138,7 +142,10 @@ export async function startPlatform(config: PlatformConfig, options: StartOption
     let databaseUrl = config.DATABASE_URL ?? '';
     if (wantsDb && !config.DATABASE_URL) {
       if (!all && options.service !== 'migrate') {
-        throw new StartupError('DATABASE_URL', 'required when a service runs alone (the embedded database runs only in the all-in-one process)');
+        throw new StartupError(
+          'DATABASE_URL',
+          'required when a service runs alone (the embedded database runs only in the all-in-one process)',
+        );
       }
       cleanups.push(lockDataDir(config.DATA_DIR));
       let embedded: EmbeddedPostgres;
@@ -156,7 +163,8 @@ export async function startPlatform(config: PlatformConfig, options: StartOption
       if (all || options.service === 'migrate') {
         const result = await applyMigrations(databaseUrl);
         if (result.applied.length) logger.info({ applied: result.applied }, 'migrations applied');
-        if (result.edited.length) logger.warn({ edited: result.edited }, 'applied migrations were edited afterwards; they are not re-run');
+        if (result.edited.length)
+          logger.warn({ edited: result.edited }, 'applied migrations were edited afterwards; they are not re-run');
       }
     }
     const store = await connectStore(config);
@@ -196,7 +204,12 @@ export async function startPlatform(config: PlatformConfig, options: StartOption
           nodeEnv: config.NODE_ENV,
         };
         const service = buildSubgraph(name, deps, { database, identityKey, config, targets: () => targets });
-        const { url } = await listenOrExplain(service, config.HOST, entry.port(config), `${name.toUpperCase().replace(/-/g, '_')}_PORT`);
+        const { url } = await listenOrExplain(
+          service,
+          config.HOST,
+          entry.port(config),
+          `${name.toUpperCase().replace(/-/g, '_')}_PORT`,
+        );
         cleanups.push(() => service.stop());
         subgraphUrls[name] = `${url}/graphql`;
         targets.push({ service: name, url });
@@ -205,7 +218,11 @@ export async function startPlatform(config: PlatformConfig, options: StartOption
 
     let gatewayUrl: string | null = null;
     if (all || options.service === 'gateway') {
-      const gateway = await buildGateway(config, { ...options, store, subgraphUrls: { ...parseSubgraphUrls(config.SUBGRAPH_URLS), ...options.subgraphUrls, ...subgraphUrls } });
+      const gateway = await buildGateway(config, {
+        ...options,
+        store,
+        subgraphUrls: { ...parseSubgraphUrls(config.SUBGRAPH_URLS), ...options.subgraphUrls, ...subgraphUrls },
+      });
       const { url } = await listenOrExplain(gateway, config.HOST, config.GATEWAY_PORT, 'GATEWAY_PORT');
       cleanups.push(() => gateway.stop());
       gatewayUrl = `${url}/graphql`;
@@ -234,15 +251,27 @@ async function listenOrExplain(
 function buildSubgraph(
   name: string,
   deps: SubgraphDeps,
-  context: { database: () => Database; identityKey: SigningKey | null; config: PlatformConfig; targets: () => HealthTarget[] },
+  context: {
+    database: () => Database;
+    identityKey: SigningKey | null;
+    config: PlatformConfig;
+    targets: () => HealthTarget[];
+  },
 ): SubgraphService {
   const { config } = context;
   switch (name) {
     case 'identity':
-      return createIdentityService({ ...deps, db: context.database() }, {
-        signingKey: context.identityKey as SigningKey,
-        tokens: { issuer: config.AUTH_ISSUER, audience: config.AUTH_AUDIENCE, ttlSeconds: config.ACCESS_TOKEN_TTL_SECONDS },
-      });
+      return createIdentityService(
+        { ...deps, db: context.database() },
+        {
+          signingKey: context.identityKey as SigningKey,
+          tokens: {
+            issuer: config.AUTH_ISSUER,
+            audience: config.AUTH_AUDIENCE,
+            ttlSeconds: config.ACCESS_TOKEN_TTL_SECONDS,
+          },
+        },
+      );
     case 'organization':
       return createOrganizationService({ ...deps, db: context.database() });
     case 'entitlement':
@@ -274,14 +303,26 @@ async function buildGateway(
     throw new StartupError('SUPERGRAPH_PATH', `cannot read ${supergraphPath} (run npm run compose)`);
   }
   const introspection = config.GATEWAY_INTROSPECTION ?? config.NODE_ENV !== 'production';
-  const base = { supergraphSdl, subgraphUrls: options.subgraphUrls, store: options.store, logger: options.logger, nodeEnv: config.NODE_ENV, introspection };
+  const base = {
+    supergraphSdl,
+    subgraphUrls: options.subgraphUrls,
+    store: options.store,
+    logger: options.logger,
+    nodeEnv: config.NODE_ENV,
+    introspection,
+  };
   let gateway: GatewayService;
   try {
     if (options.authOff) return createGateway({ ...base, auth: { mode: 'off' } });
     const probe = createGateway({ ...base, auth: { mode: 'off' } });
     const identity = probe.endpoints.find((e) => e.name === 'identity');
-    const jwksUrl = config.IDENTITY_JWKS_URL ?? (identity ? new URL('/.well-known/jwks.json', identity.url).toString() : undefined);
-    if (!jwksUrl) throw new StartupError('IDENTITY_JWKS_URL', 'not set and the supergraph has no identity subgraph (use --auth off for third-party supergraphs)');
+    const jwksUrl =
+      config.IDENTITY_JWKS_URL ?? (identity ? new URL('/.well-known/jwks.json', identity.url).toString() : undefined);
+    if (!jwksUrl)
+      throw new StartupError(
+        'IDENTITY_JWKS_URL',
+        'not set and the supergraph has no identity subgraph (use --auth off for third-party supergraphs)',
+      );
     gateway = createGateway({
       ...base,
       auth: {
@@ -294,7 +335,10 @@ async function buildGateway(
     });
   } catch (error) {
     if (error instanceof StartupError) throw error;
-    throw new StartupError('SUPERGRAPH_PATH', `${supergraphPath} is not a valid supergraph (${(error as Error).message})`);
+    throw new StartupError(
+      'SUPERGRAPH_PATH',
+      `${supergraphPath} is not a valid supergraph (${(error as Error).message})`,
+    );
   }
   return gateway;
 }

@@ -1,6 +1,6 @@
 // The walking skeleton end to end: gateway + every subgraph on random ports, a query joined across two
 // subgraphs, and the zero-trust door (subgraphs refuse anything that did not come through the gateway).
-import { GATEWAY_TOKEN_HEADER, loadOrCreateSigningKey, signGatewayToken, ANONYMOUS } from '@g3d/auth';
+import { ANONYMOUS, GATEWAY_TOKEN_HEADER, loadOrCreateSigningKey, signGatewayToken } from '@g3d/auth';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { ADMIN, gql, login, startTestPlatform, type TestPlatform } from './helpers.ts';
@@ -17,7 +17,15 @@ describe('walking skeleton through the gateway', () => {
   it('logs in the seeded admin and joins identity and organization data', async () => {
     const token = await login(platform.gatewayUrl);
     const result = await gql<{
-      me: { id: string; email: string; organizations: { name: string; slug: string; members: { roles: string[]; user: { id: string; email: string } }[] }[] };
+      me: {
+        id: string;
+        email: string;
+        organizations: {
+          name: string;
+          slug: string;
+          members: { roles: string[]; user: { id: string; email: string } }[];
+        }[];
+      };
     }>(platform.gatewayUrl, ME_WITH_ORGS, { token });
     expect(result.errors).toBeUndefined();
     const me = result.data?.me;
@@ -25,7 +33,9 @@ describe('walking skeleton through the gateway', () => {
     expect(me?.organizations).toHaveLength(1);
     expect(me?.organizations[0]).toMatchObject({ name: 'Default Organization', slug: 'default' });
     // members → user → email: organization hands User references back to identity.
-    expect(me?.organizations[0]?.members).toEqual([{ roles: ['owner', 'admin'], user: { id: me?.id, email: ADMIN.email } }]);
+    expect(me?.organizations[0]?.members).toEqual([
+      { roles: ['owner', 'admin'], user: { id: me?.id, email: ADMIN.email } },
+    ]);
   });
 
   it('answers me = null for anonymous callers and UNAUTHENTICATED for their private fields', async () => {
@@ -34,16 +44,26 @@ describe('walking skeleton through the gateway', () => {
   });
 
   it('rejects a wrong password with a uniform UNAUTHENTICATED error', async () => {
-    const wrong = await gql(platform.gatewayUrl, 'mutation { login(input: { email: "alice@a.example", password: "nope nope nope" }) { accessToken } }');
-    const unknown = await gql(platform.gatewayUrl, 'mutation { login(input: { email: "nobody@a.example", password: "nope nope nope" }) { accessToken } }');
+    const wrong = await gql(
+      platform.gatewayUrl,
+      'mutation { login(input: { email: "alice@a.example", password: "nope nope nope" }) { accessToken } }',
+    );
+    const unknown = await gql(
+      platform.gatewayUrl,
+      'mutation { login(input: { email: "nobody@a.example", password: "nope nope nope" }) { accessToken } }',
+    );
     expect(wrong.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
     expect(unknown.errors?.[0]).toEqual(wrong.errors?.[0]);
   });
 
   it('rejects malformed input with BAD_USER_INPUT, not a 500', async () => {
-    const result = await gql(platform.gatewayUrl, 'mutation($e: String!) { login(input: { email: $e, password: "x" }) { accessToken } }', {
-      variables: { e: `a\u0000b@${'x'.repeat(10_000)}.com` },
-    });
+    const result = await gql(
+      platform.gatewayUrl,
+      'mutation($e: String!) { login(input: { email: $e, password: "x" }) { accessToken } }',
+      {
+        variables: { e: `a\u0000b@${'x'.repeat(10_000)}.com` },
+      },
+    );
     expect(result.status).toBeLessThan(500);
     expect(result.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
   });
@@ -70,9 +90,15 @@ describe('walking skeleton through the gateway', () => {
   it('masks unexpected errors, validation errors keep their code', async () => {
     const invalid = await gql(platform.gatewayUrl, '{ me { nope } }');
     expect(invalid.errors?.[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
-    const malformed = await fetch(platform.gatewayUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"query": ' });
+    const malformed = await fetch(platform.gatewayUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"query": ',
+    });
     expect(malformed.status).toBe(400);
-    expect(((await malformed.json()) as { errors: { extensions: { code: string } }[] }).errors[0]?.extensions.code).toBe('BAD_REQUEST');
+    expect(
+      ((await malformed.json()) as { errors: { extensions: { code: string } }[] }).errors[0]?.extensions.code,
+    ).toBe('BAD_REQUEST');
   });
 
   it('serves health and readiness on the gateway', async () => {
@@ -107,7 +133,9 @@ describe('zero trust between gateway and subgraphs', () => {
 
     const realKey = await loadOrCreateSigningKey(platform.dataDir, 'gateway');
     const forOrganization = await signGatewayToken(realKey, 'organization', { caller: ANONYMOUS, requestId: 'x' });
-    const wrongAudience = await gql(identityUrl(), '{ me { id } }', { headers: { [GATEWAY_TOKEN_HEADER]: forOrganization } });
+    const wrongAudience = await gql(identityUrl(), '{ me { id } }', {
+      headers: { [GATEWAY_TOKEN_HEADER]: forOrganization },
+    });
     expect(wrongAudience.status).toBe(401);
 
     const forIdentity = await signGatewayToken(realKey, 'identity', { caller: ANONYMOUS, requestId: 'x' });

@@ -6,7 +6,7 @@ import path from 'node:path';
 
 import { createLogger } from '@g3d/kit';
 import { loadPlatformConfig, type RunningPlatform, startPlatform } from '@g3d/platform';
-import { createEmptyDatabase, testConfig, testStorePrefix, type TestDatabase } from '@g3d/testkit';
+import { createEmptyDatabase, testConfig, type TestDatabase, testStorePrefix } from '@g3d/testkit';
 
 export const ADMIN = { email: 'alice@a.example', password: 'correct horse battery staple' };
 

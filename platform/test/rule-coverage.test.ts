@@ -1,16 +1,15 @@
 // Deny by default, made explicit: every field of every platform subgraph has a shield rule.
+import { buildSubgraphSchema } from '@apollo/subgraph';
 import { AI_SERVICES, wrapperDefinition } from '@g3d/ai-services';
 import { entitlementPermissions, entitlementTypeDefs } from '@g3d/entitlement';
 import { identityPermissions, identityTypeDefs } from '@g3d/identity';
 import { fieldsWithoutRule } from '@g3d/kit';
 import { organizationPermissions, organizationTypeDefs } from '@g3d/organization';
+import { PLATFORM_SUBGRAPHS } from '@g3d/platform';
 import { telemetryPermissions, telemetryTypeDefs } from '@g3d/telemetry';
-import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { DocumentNode } from 'graphql';
 import type { IRules } from 'graphql-shield';
 import { describe, expect, it } from 'vitest';
-
-import { PLATFORM_SUBGRAPHS } from '@g3d/platform';
 
 const cases: [string, DocumentNode, IRules][] = [
   ['identity', identityTypeDefs, identityPermissions],

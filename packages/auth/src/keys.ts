@@ -39,7 +39,11 @@ export async function signingKeyFromJwkText(text: string, what: string): Promise
 
 export function keyPaths(dataDir: string, name: string) {
   const dir = path.join(dataDir, 'keys');
-  return { dir, privatePath: path.join(dir, `${name}.private.jwk.json`), publicPath: path.join(dir, `${name}.public.jwk.json`) };
+  return {
+    dir,
+    privatePath: path.join(dir, `${name}.private.jwk.json`),
+    publicPath: path.join(dir, `${name}.public.jwk.json`),
+  };
 }
 
 /** Loads `<dataDir>/keys/<name>.private.jwk.json`, creating a new Ed25519 key (mode 0600) when absent. */

@@ -3,7 +3,7 @@
 // - gateway tokens: minted by the gateway for each subgraph fetch, verified by the subgraph. They carry the
 //   caller as verified at the edge, are bound to one subgraph (aud) and live 60 s, so a subgraph reached
 //   directly, or with a token meant for another subgraph, refuses the request.
-import { type JWTVerifyGetKey, jwtVerify, SignJWT } from 'jose';
+import { jwtVerify, type JWTVerifyGetKey, SignJWT } from 'jose';
 
 import type { Caller } from './caller.ts';
 import type { SigningKey, VerifyKey } from './keys.ts';
@@ -29,7 +29,12 @@ export interface AccessTokenSettings {
 }
 
 export async function signAccessToken(key: SigningKey, settings: AccessTokenSettings, claims: AccessTokenClaims) {
-  return new SignJWT({ sid: claims.sessionId, org: claims.organizationId, roles: claims.roles, scope: claims.scopes.join(' ') })
+  return new SignJWT({
+    sid: claims.sessionId,
+    org: claims.organizationId,
+    roles: claims.roles,
+    scope: claims.scopes.join(' '),
+  })
     .setProtectedHeader({ alg: 'EdDSA', typ: ACCESS_TOKEN_TYPE, kid: key.kid })
     .setIssuer(settings.issuer)
     .setAudience(settings.audience)

@@ -5,8 +5,8 @@ import pg from 'pg';
 
 import { PrismaClient } from '../generated/prisma/client.ts';
 
-export { Prisma } from '../generated/prisma/client.ts';
 export type * from '../generated/prisma/client.ts';
+export { Prisma } from '../generated/prisma/client.ts';
 export { PrismaClient };
 
 export interface Database {

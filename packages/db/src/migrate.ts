@@ -67,9 +67,11 @@ export function applyMigrations(url: string, dir = DEFAULT_MIGRATIONS_DIR): Prom
   const previous = inProcess.get(url) ?? Promise.resolve();
   const run = previous.catch(() => {}).then(() => applyMigrationsLocked(url, dir));
   inProcess.set(url, run);
-  void run.finally(() => {
-    if (inProcess.get(url) === run) inProcess.delete(url);
-  }).catch(() => {});
+  void run
+    .finally(() => {
+      if (inProcess.get(url) === run) inProcess.delete(url);
+    })
+    .catch(() => {});
   return run;
 }
 
@@ -100,7 +102,10 @@ async function applyLocked(client: pg.Client, local: LocalMigration[]): Promise<
       [['public', ...PLATFORM_SCHEMAS]],
     );
     if ((rows[0]?.n ?? 0) > 0) {
-      throw new MigrationError('P3005', 'The database schema is not empty and has no migration history; baseline it first.');
+      throw new MigrationError(
+        'P3005',
+        'The database schema is not empty and has no migration history; baseline it first.',
+      );
     }
     await client.query(`CREATE TABLE IF NOT EXISTS public._prisma_migrations (
       id VARCHAR(36) PRIMARY KEY NOT NULL,
@@ -123,12 +128,16 @@ async function applyLocked(client: pg.Client, local: LocalMigration[]): Promise<
     );
   }
   const appliedRows = new Map(
-    rows.filter((row) => row.finished_at !== null && row.rolled_back_at === null).map((row) => [row.migration_name, row]),
+    rows
+      .filter((row) => row.finished_at !== null && row.rolled_back_at === null)
+      .map((row) => [row.migration_name, row]),
   );
   const localNames = new Set(local.map((m) => m.name));
   const result: MigrationResult = {
     applied: [],
-    edited: local.filter((m) => appliedRows.has(m.name) && appliedRows.get(m.name)?.checksum !== m.checksum).map((m) => m.name),
+    edited: local
+      .filter((m) => appliedRows.has(m.name) && appliedRows.get(m.name)?.checksum !== m.checksum)
+      .map((m) => m.name),
     missingLocally: [...appliedRows.keys()].filter((name) => !localNames.has(name)),
   };
   for (const migration of local.filter((m) => !appliedRows.has(m.name))) {

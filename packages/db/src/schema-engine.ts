@@ -171,7 +171,7 @@ export async function openSchemaEngine(options: Pick<Dirs, 'schemaDir'> = {}): P
   try {
     engine = await SchemaEngine.new(
       { datamodels: initial.files.map((f) => [f.path, f.content]) },
-      (line: string) => process.env.SCHEMA_ENGINE_LOG && console.error(line), // engine tracing, for debugging
+      () => {}, // the engine's trace log: not needed (errors come back as exceptions)
       bindMigrationAwareSqlAdapterFactory(factory),
     );
   } catch (e) {

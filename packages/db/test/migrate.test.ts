@@ -52,7 +52,10 @@ describe('applyMigrations', () => {
       checksum: string;
       applied_steps_count: number;
       finished_at: Date | null;
-    }>(db.url, 'SELECT migration_name, checksum, applied_steps_count, finished_at FROM _prisma_migrations ORDER BY migration_name');
+    }>(
+      db.url,
+      'SELECT migration_name, checksum, applied_steps_count, finished_at FROM _prisma_migrations ORDER BY migration_name',
+    );
     expect(rows.map((r) => r.migration_name)).toEqual(local.map((m) => m.name));
     for (const [i, row] of rows.entries()) {
       const file = fs.readFileSync(path.join(DEFAULT_MIGRATIONS_DIR, row.migration_name, 'migration.sql'));
@@ -84,11 +87,17 @@ describe('applyMigrations', () => {
     await applyMigrations(db.url, dir);
     const first = readMigrations(dir)[0];
     if (!first) throw new Error('no migrations');
-    fs.appendFileSync(path.join(dir, first.name, 'migration.sql'), '\nCREATE TABLE public.should_not_exist (id int);\n');
+    fs.appendFileSync(
+      path.join(dir, first.name, 'migration.sql'),
+      '\nCREATE TABLE public.should_not_exist (id int);\n',
+    );
     const result = await applyMigrations(db.url, dir);
     expect(result.edited).toEqual([first.name]);
     expect(result.applied).toEqual([]);
-    const exists = await query<{ r: string | null }>(db.url, `SELECT to_regclass('public.should_not_exist')::text AS r`);
+    const exists = await query<{ r: string | null }>(
+      db.url,
+      `SELECT to_regclass('public.should_not_exist')::text AS r`,
+    );
     expect(exists[0]?.r).toBeNull();
   });
 
@@ -112,7 +121,10 @@ describe('applyMigrations', () => {
     const dir = copyMigrations();
     const broken = path.join(dir, '99990101000000_broken');
     fs.mkdirSync(broken);
-    fs.writeFileSync(path.join(broken, 'migration.sql'), 'CREATE TABLE public.half (id int);\nSELECT * FROM no_such_table;\n');
+    fs.writeFileSync(
+      path.join(broken, 'migration.sql'),
+      'CREATE TABLE public.half (id int);\nSELECT * FROM no_such_table;\n',
+    );
     const error = await applyMigrations(db.url, dir).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(MigrationError);
     expect((error as MigrationError).code).toBe('P3018');

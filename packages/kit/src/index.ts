@@ -1,6 +1,6 @@
 export * from './http.ts';
 export * from './logger.ts';
 export * from './rule-coverage.ts';
+export * from './scalars.ts';
 export * from './shield.ts';
 export * from './subgraph.ts';
-export * from './scalars.ts';

@@ -9,6 +9,9 @@ export function createLogger(options: { level?: string; name?: string } = {}): L
     ...(options.name ? { name: options.name } : {}),
     base: { pid: process.pid },
     // Never log credentials, even by accident.
-    redact: { paths: ['*.password', '*.token', '*.accessToken', '*.refreshToken', 'req.headers.authorization'], censor: '[redacted]' },
+    redact: {
+      paths: ['*.password', '*.token', '*.accessToken', '*.refreshToken', 'req.headers.authorization'],
+      censor: '[redacted]',
+    },
   });
 }

@@ -15,7 +15,8 @@ export function fieldsWithoutRule(schema: GraphQLSchema, permissions: IRules): s
     const typeRule = rules[type.name];
     for (const field of Object.keys(type.getFields())) {
       const covered =
-        typeRule !== undefined && (!isFieldMap(typeRule) || typeRule[field] !== undefined || typeRule['*'] !== undefined);
+        typeRule !== undefined &&
+        (!isFieldMap(typeRule) || typeRule[field] !== undefined || typeRule['*'] !== undefined);
       if (!covered) missing.push(`${type.name}.${field}`);
     }
   }

@@ -4,18 +4,13 @@ import fs from 'node:fs';
 import type http from 'node:http';
 
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
-import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
 import { expressMiddleware } from '@as-integrations/express5';
-import {
-  type Caller,
-  GATEWAY_TOKEN_HEADER,
-  verifyGatewayToken,
-  type VerifyKey,
-} from '@g3d/auth';
+import { type Caller, GATEWAY_TOKEN_HEADER, verifyGatewayToken, type VerifyKey } from '@g3d/auth';
 import { type Database, pingDatabase } from '@g3d/db';
 import { errorBody, formatError, isExpectedError, originalError } from '@g3d/errors';
 import type { Store } from '@g3d/store';

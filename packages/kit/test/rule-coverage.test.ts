@@ -1,8 +1,8 @@
 // Every field of every subgraph has an explicit shield rule; the check itself is proven on a fixture with
 // a field that lacks one.
+import { buildSubgraphSchema } from '@apollo/subgraph';
 import { isAuthenticated, isPublic } from '@g3d/auth';
 import { buildProtectedSchema, fieldsWithoutRule, loadSdl } from '@g3d/kit';
-import { buildSubgraphSchema } from '@apollo/subgraph';
 import { describe, expect, it } from 'vitest';
 
 const fixture = loadSdl(import.meta.url, './fixtures/missing-rule.graphql');
@@ -28,7 +28,14 @@ describe('fieldsWithoutRule', () => {
   it('lists every field when there are no rules at all', () => {
     const schema = buildSubgraphSchema({ typeDefs: fixture });
     expect(fieldsWithoutRule(schema, {})).toEqual(
-      expect.arrayContaining(['Widget.id', 'Widget.name', 'Widget.secret', 'Query.widget', 'Query._service', '_Service.sdl']),
+      expect.arrayContaining([
+        'Widget.id',
+        'Widget.name',
+        'Widget.secret',
+        'Query.widget',
+        'Query._service',
+        '_Service.sdl',
+      ]),
     );
   });
 

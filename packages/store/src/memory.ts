@@ -29,7 +29,8 @@ export class MemoryStore implements Store {
 
   private sweep(): void {
     const now = Date.now();
-    for (const [key, entry] of this.entries) if (entry.expiresAt !== null && entry.expiresAt <= now) this.entries.delete(key);
+    for (const [key, entry] of this.entries)
+      if (entry.expiresAt !== null && entry.expiresAt <= now) this.entries.delete(key);
   }
 
   async get(key: string) {

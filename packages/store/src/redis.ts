@@ -16,7 +16,10 @@ export class RedisStore implements Store {
   private subscriber: Redis | undefined;
   private readonly handlers = new Map<string, Set<(message: string) => void>>();
 
-  constructor(url: string, private readonly prefix: string) {
+  constructor(
+    url: string,
+    private readonly prefix: string,
+  ) {
     // lazyConnect + a bounded retry so an unreachable Redis fails startup with a clear error instead of hanging.
     this.client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 2, enableOfflineQueue: true });
     this.client.on('error', () => {

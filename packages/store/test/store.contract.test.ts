@@ -38,7 +38,9 @@ describe.each(implementations)('store contract: %s', (_kind, redisUrl) => {
   });
 
   it('setIfAbsent lets exactly one of many concurrent callers win', async () => {
-    const results = await Promise.all(Array.from({ length: 50 }, (_, i) => store.setIfAbsent('once', String(i), { ttlMs: 5_000 })));
+    const results = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => store.setIfAbsent('once', String(i), { ttlMs: 5_000 })),
+    );
     expect(results.filter(Boolean)).toHaveLength(1);
     const winner = results.indexOf(true);
     expect(await store.get('once')).toBe(String(winner));

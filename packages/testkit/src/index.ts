@@ -6,9 +6,9 @@ import { applyMigrations, startEmbeddedPostgres } from '@g3d/db';
 import { createStore, type Store } from '@g3d/store';
 import pg from 'pg';
 
-import { testConfig } from './config.ts';
+import { childEnv, testConfig } from './config.ts';
 
-export { testConfig };
+export { childEnv, testConfig };
 
 export interface TestDatabase {
   url: string;

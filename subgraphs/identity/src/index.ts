@@ -1,5 +1,13 @@
 // The identity subgraph: users, credentials and the tokens the gateway trusts.
-import { type AccessTokenSettings, isAuthenticated, isPlatformAdmin, isPublic, isSelf, or, type SigningKey } from '@g3d/auth';
+import {
+  type AccessTokenSettings,
+  isAuthenticated,
+  isPlatformAdmin,
+  isPublic,
+  isSelf,
+  or,
+  type SigningKey,
+} from '@g3d/auth';
 import type { Database } from '@g3d/db';
 import { createSubgraph, DateTime, loadSdl, type SubgraphDefinition, type SubgraphDeps } from '@g3d/kit';
 import DataLoader from 'dataloader';

@@ -1,5 +1,5 @@
 // The organization subgraph: tenants and memberships; contributes User.organizations.
-import { isAuthenticated, isPlatformAdmin, isPublic, isSelf, or, rule, type AuthContext } from '@g3d/auth';
+import { type AuthContext, isAuthenticated, isPlatformAdmin, isPublic, isSelf, or, rule } from '@g3d/auth';
 import type { Database, Membership, Organization } from '@g3d/db';
 import { forbidden, unauthenticated } from '@g3d/errors';
 import { createSubgraph, DateTime, loadSdl, type SubgraphDefinition, type SubgraphDeps } from '@g3d/kit';
@@ -16,13 +16,15 @@ interface OrganizationContext extends AuthContext {
 export const organizationTypeDefs = loadSdl(import.meta.url, './schema.graphql');
 
 /** The caller is a member of the parent organization (or a platform admin). Parent-dependent: never cached. */
-const isMemberOfParentOrganization = rule({ cache: 'no_cache' })(
-  async (parent: { id: string }, _args, ctx: OrganizationContext) => {
-    if (ctx.caller.kind === 'anonymous' || !ctx.caller.userId) return unauthenticated();
-    const memberships = await ctx.membershipsOfUser.load(ctx.caller.userId);
-    return memberships.some((m) => m.organizationId === parent.id) || forbidden('Not a member of this organization');
-  },
-);
+const isMemberOfParentOrganization = rule({ cache: 'no_cache' })(async (
+  parent: { id: string },
+  _args,
+  ctx: OrganizationContext,
+) => {
+  if (ctx.caller.kind === 'anonymous' || !ctx.caller.userId) return unauthenticated();
+  const memberships = await ctx.membershipsOfUser.load(ctx.caller.userId);
+  return memberships.some((m) => m.organizationId === parent.id) || forbidden('Not a member of this organization');
+});
 
 export const organizationPermissions = {
   Query: { organization: isAuthenticated, _service: isPublic, _entities: isPublic },

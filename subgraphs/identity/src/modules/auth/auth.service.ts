@@ -11,9 +11,12 @@ import { verifyAgainstDummy, verifyPassword } from './passwords.ts';
 export const MAX_EMAIL_LENGTH = 254;
 export const MAX_PASSWORD_LENGTH = 1024;
 
+const hasControlCharacters = (value: string) =>
+  [...value].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f);
+
 export function normalizeEmail(raw: string): string {
   const email = raw.trim().toLowerCase();
-  if (email.length > MAX_EMAIL_LENGTH || !/^[^\s@\u0000]+@[^\s@\u0000]+\.[^\s@\u0000]+$/.test(email)) {
+  if (email.length > MAX_EMAIL_LENGTH || hasControlCharacters(email) || !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email)) {
     throw badUserInput('Invalid email address', 'email');
   }
   return email;
@@ -26,14 +29,19 @@ export class AuthService {
     private readonly tokens: AccessTokenSettings,
   ) {}
 
-  async login(input: { email: string; password: string }): Promise<{ accessToken: string; expiresIn: number; user: UserRecord }> {
+  async login(input: {
+    email: string;
+    password: string;
+  }): Promise<{ accessToken: string; expiresIn: number; user: UserRecord }> {
     const email = normalizeEmail(input.email);
     if (input.password.length === 0 || input.password.length > MAX_PASSWORD_LENGTH) {
       throw badUserInput('Invalid password', 'password');
     }
     const found = await this.credentials.findByEmail(email);
     // Same work and same answer for an unknown email and a wrong password.
-    const ok = found ? await verifyPassword(found.passwordHash, input.password) : await verifyAgainstDummy(input.password);
+    const ok = found
+      ? await verifyPassword(found.passwordHash, input.password)
+      : await verifyAgainstDummy(input.password);
     if (!found || !ok) throw new AppError('UNAUTHENTICATED', 'Invalid email or password');
     const { passwordHash: _hash, ...user } = found;
     const accessToken = await signAccessToken(this.signingKey, this.tokens, {

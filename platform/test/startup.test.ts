@@ -1,0 +1,139 @@
+// Bad configuration fails at start with a message naming the setting, exit code 1 and no stack trace;
+// a second start on the same data directory keeps the data.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+import { createLogger } from '@g3d/kit';
+import { loadPlatformConfig, startPlatform } from '@g3d/platform';
+import { childEnv } from '@g3d/testkit';
+import { describe, expect, it } from 'vitest';
+
+import { gql, login } from './helpers.ts';
+
+const repoRoot = path.resolve(import.meta.dirname, '../..');
+const tempDir = () => fs.mkdtempSync(path.join(os.tmpdir(), 'g3d-start-'));
+
+function runMain(env: Record<string, string>): Promise<{ code: number | null; stderr: string; stdout: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'platform/src/main.ts'], {
+      cwd: repoRoot,
+      env: childEnv({ DATA_DIR: tempDir(), LOG_LEVEL: 'silent', ...env }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    let stdout = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 50_000);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stderr, stdout });
+    });
+  });
+}
+
+const hasStack = (text: string) => /^\s+at .+:\d+:\d+\)?$/m.test(text);
+
+describe('bad configuration', () => {
+  it('lists every invalid setting by name and exits 1', async () => {
+    const result = await runMain({ GATEWAY_PORT: 'abc', DB_POOL_MAX: '0', DATABASE_URL: 'mysql://x' });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('GATEWAY_PORT: must be a port number');
+    expect(result.stderr).toContain('DB_POOL_MAX');
+    expect(result.stderr).toContain('DATABASE_URL: must be a URL starting with postgres:// or postgresql://');
+    expect(hasStack(result.stderr)).toBe(false);
+  });
+
+  it('names DATABASE_URL when the database is unreachable', async () => {
+    const result = await runMain({ DATABASE_URL: 'postgresql://postgres@127.0.0.1:1/nowhere' });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^Startup failed: DATABASE_URL: cannot connect to the database/m);
+    expect(hasStack(result.stderr)).toBe(false);
+  });
+
+  it('names REDIS_URL when Redis is unreachable', async () => {
+    const result = await runMain({ REDIS_URL: 'redis://127.0.0.1:1' });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^Startup failed: REDIS_URL: cannot connect to Redis/m);
+    expect(hasStack(result.stderr)).toBe(false);
+  });
+
+  it('names the port setting when the port is taken', async () => {
+    const net = await import('node:net');
+    const blocker = net.createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const port = (blocker.address() as { port: number }).port;
+    try {
+      const result = await runMain({
+        GATEWAY_PORT: String(port),
+        IDENTITY_PORT: '0',
+        ORGANIZATION_PORT: '0',
+        ENTITLEMENT_PORT: '0',
+        TELEMETRY_PORT: '0',
+        AI_PORT_BASE: '0',
+      });
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain(`Startup failed: GATEWAY_PORT: port ${port} is already in use`);
+      expect(hasStack(result.stderr)).toBe(false);
+    } finally {
+      blocker.close();
+    }
+  });
+});
+
+describe('embedded defaults', () => {
+  it('keeps the data across a stop and a start on the same data directory', async () => {
+    const dataDir = tempDir();
+    const env = {
+      NODE_ENV: 'test',
+      DATA_DIR: dataDir,
+      GATEWAY_PORT: '0',
+      IDENTITY_PORT: '0',
+      ORGANIZATION_PORT: '0',
+      ENTITLEMENT_PORT: '0',
+      TELEMETRY_PORT: '0',
+      AI_PORT_BASE: '0',
+      ADMIN_EMAIL: 'first@a.example',
+      ADMIN_PASSWORD: 'a long enough password',
+    };
+    const logger = createLogger({ level: 'silent' });
+    const first = await startPlatform(loadPlatformConfig(env), { logger, service: 'all' });
+    let firstId: unknown;
+    try {
+      expect(first.seededAdmin?.email).toBe('first@a.example');
+      const token = await login(first.gatewayUrl as string, 'first@a.example', 'a long enough password');
+      firstId = (await gql<{ me: { id: string } }>(first.gatewayUrl as string, '{ me { id } }', { token })).data?.me.id;
+      expect(firstId).toBeTruthy();
+    } finally {
+      await first.stop();
+    }
+    // A different password in the environment must not reseed or change the existing admin.
+    const second = await startPlatform(loadPlatformConfig({ ...env, ADMIN_PASSWORD: 'another long password' }), {
+      logger,
+      service: 'all',
+    });
+    try {
+      expect(second.seededAdmin).toBeNull();
+      const token = await login(second.gatewayUrl as string, 'first@a.example', 'a long enough password');
+      const again = await gql<{ me: { id: string; organizations: { slug: string }[] } }>(
+        second.gatewayUrl as string,
+        '{ me { id organizations { slug } } }',
+        { token },
+      );
+      expect(again.data?.me).toEqual({ id: firstId, organizations: [{ slug: 'default' }] });
+    } finally {
+      await second.stop();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses to open a data directory another live process is using', async () => {
+    const dataDir = tempDir();
+    fs.writeFileSync(path.join(dataDir, 'platform.lock'), String(process.pid));
+    const result = await runMain({ DATA_DIR: dataDir });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(`Startup failed: DATA_DIR: ${dataDir} is in use by process ${process.pid}`);
+  });
+});
