@@ -1,0 +1,19 @@
+// The committed supergraph is what composition produces now, and composition is deterministic.
+import fs from 'node:fs';
+
+import { composeSupergraph, SUPERGRAPH_FILE } from '@g3d/platform';
+import { describe, expect, it } from 'vitest';
+
+describe('supergraph', () => {
+  it('composes without errors, identically twice', () => {
+    const first = composeSupergraph();
+    const second = composeSupergraph();
+    expect(first.ok ? [] : first.errors).toEqual([]);
+    expect(second).toEqual(first);
+  });
+
+  it('matches the committed schema/supergraph.graphql (else: npm run compose)', () => {
+    const result = composeSupergraph();
+    expect(result.ok && result.sdl).toBe(fs.readFileSync(SUPERGRAPH_FILE, 'utf8'));
+  });
+});

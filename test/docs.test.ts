@@ -1,0 +1,20 @@
+// The README stays true: every error code of the registry and every setting of the config schema is
+// documented there.
+import fs from 'node:fs';
+import path from 'node:path';
+
+import { ERROR_CODES } from '@g3d/errors';
+import { platformConfigSchema } from '@g3d/platform';
+import { describe, expect, it } from 'vitest';
+
+const readme = fs.readFileSync(path.resolve(import.meta.dirname, '../README.md'), 'utf8');
+
+describe('README', () => {
+  it.each(Object.keys(ERROR_CODES))('documents error code %s', (code) => {
+    expect(readme).toMatch(new RegExp(`^\\| \`${code}\` +\\|`, 'm'));
+  });
+
+  it.each(Object.keys(platformConfigSchema.shape))('documents setting %s', (name) => {
+    expect(readme).toContain(`\`${name}\``);
+  });
+});
