@@ -17,6 +17,7 @@ import type { Store } from '@g3d/store';
 import express from 'express';
 
 import { authenticate, type PlatformAuth } from './authenticate.ts';
+import { disableApolloGatewayTelemetry } from './config.ts';
 import { type SubgraphEndpoint, subgraphEndpoints } from './supergraph.ts';
 
 export interface GatewayContext {
@@ -89,6 +90,7 @@ export function createGateway(options: GatewayOptions): GatewayService {
       const app = express();
       app.disable('x-powered-by');
       server = createHttpServer(app);
+      disableApolloGatewayTelemetry();
       const gateway = new ApolloGateway({
         supergraphSdl: options.supergraphSdl,
         buildService: ({ name, url }) => new SignedDataSource({ name, url: urls.get(name) ?? url ?? '' }, signingKey),

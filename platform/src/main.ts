@@ -27,8 +27,8 @@ await runMain(async () => {
   const logger = createLogger({ level: config.LOG_LEVEL });
 
   if (values.service === 'keygen') {
-    await loadSigningKey(config, 'identity');
-    await loadSigningKey(config, 'gateway');
+    await loadSigningKey(config, 'identity', { create: true });
+    await loadSigningKey(config, 'gateway', { create: true });
     process.stdout.write(`Keys are in ${config.DATA_DIR}/keys\n`);
     return;
   }

@@ -6,6 +6,7 @@ import path from 'node:path';
 
 import { AI_SERVICES, createAiService, subgraphName } from '@g3d/ai-services';
 import {
+  keyPaths,
   loadOrCreateSigningKey,
   loadPublicKeyFile,
   parseJwk,
@@ -41,9 +42,21 @@ export interface RunningPlatform {
 
 const repoRoot = path.resolve(import.meta.dirname, '../..');
 
-export async function loadSigningKey(config: PlatformConfig, name: 'identity' | 'gateway'): Promise<SigningKey> {
+/**
+ * A signing key from env, else from DATA_DIR/keys. Only the all-in-one process and keygen create missing
+ * keys: a service running alone that made its own key would sign with one nobody trusts.
+ */
+export async function loadSigningKey(
+  config: PlatformConfig,
+  name: 'identity' | 'gateway',
+  options: { create: boolean },
+): Promise<SigningKey> {
   const setting = name === 'identity' ? 'IDENTITY_SIGNING_KEY' : 'GATEWAY_SIGNING_KEY';
   const value = config[setting];
+  const file = keyPaths(config.DATA_DIR, name).privatePath;
+  if (!value && !options.create && !fs.existsSync(file)) {
+    throw new StartupError(setting, `not set, and no ${file} (run the keygen service first)`);
+  }
   try {
     return value ? await signingKeyFromJwkText(value, setting) : await loadOrCreateSigningKey(config.DATA_DIR, name);
   } catch (error) {
@@ -138,6 +151,10 @@ export async function startPlatform(config: PlatformConfig, options: StartOption
   }
 
   async function start(): Promise<RunningPlatform> {
+    const known = ['all', 'gateway', 'migrate', ...PLATFORM_SUBGRAPHS.map((s) => s.name)];
+    if (!known.includes(options.service)) {
+      throw new StartupError('--service', `unknown service "${options.service}" (one of: ${known.join(', ')})`);
+    }
     const wantsDb = all || options.service === 'migrate' || findSubgraph(options.service)?.usesDatabase === true;
     let databaseUrl = config.DATABASE_URL ?? '';
     if (wantsDb && !config.DATABASE_URL) {
@@ -190,10 +207,15 @@ export async function startPlatform(config: PlatformConfig, options: StartOption
     if (names.length) {
       // Subgraphs only need the gateway's public key; the all-in-one process holds the pair.
       const gatewayKey = all
-        ? await publicKeyFromJwk((await loadSigningKey(config, 'gateway')).publicJwk)
+        ? await publicKeyFromJwk((await loadSigningKey(config, 'gateway', { create: true })).publicJwk)
         : await loadGatewayPublicKey(config);
-      const identityKey = names.includes('identity') ? await loadSigningKey(config, 'identity') : null;
-      const targets: HealthTarget[] = [];
+      const identityKey = names.includes('identity') ? await loadSigningKey(config, 'identity', { create: all }) : null;
+      // Telemetry checks every service: the ones started here, or (running alone) those in SUBGRAPH_URLS.
+      const targets: HealthTarget[] = all
+        ? []
+        : Object.entries(parseSubgraphUrls(config.SUBGRAPH_URLS))
+            .filter(([name]) => !names.includes(name))
+            .map(([service, url]) => ({ service, url: new URL('/', url).toString() }));
       for (const name of names) {
         const entry = findSubgraph(name);
         if (!entry) throw new StartupError('service', `unknown service "${name}"`);
@@ -330,7 +352,7 @@ async function buildGateway(
         accessKeys: createRemoteJWKSet(new URL(jwksUrl), { cooldownDuration: 30_000, cacheMaxAge: 600_000 }),
         issuer: config.AUTH_ISSUER,
         audience: config.AUTH_AUDIENCE,
-        signingKey: await loadSigningKey(config, 'gateway'),
+        signingKey: await loadSigningKey(config, 'gateway', { create: options.service === 'all' }),
       },
     });
   } catch (error) {

@@ -15,9 +15,12 @@ import { gql, login } from './helpers.ts';
 const repoRoot = path.resolve(import.meta.dirname, '../..');
 const tempDir = () => fs.mkdtempSync(path.join(os.tmpdir(), 'g3d-start-'));
 
-function runMain(env: Record<string, string>): Promise<{ code: number | null; stderr: string; stdout: string }> {
+function runMain(
+  env: Record<string, string>,
+  args: string[] = [],
+): Promise<{ code: number | null; stderr: string; stdout: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'platform/src/main.ts'], {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'platform/src/main.ts', ...args], {
       cwd: repoRoot,
       env: childEnv({ DATA_DIR: tempDir(), LOG_LEVEL: 'silent', ...env }),
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -80,6 +83,31 @@ describe('bad configuration', () => {
     } finally {
       blocker.close();
     }
+  });
+});
+
+describe('one service alone', () => {
+  it('refuses to start a subgraph without the gateway public key (it never invents keys)', async () => {
+    const result = await runMain({ DATABASE_URL: 'postgresql://postgres@127.0.0.1:1/unused' }, [
+      '--service',
+      'ai-vision-pro',
+    ]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^Startup failed: GATEWAY_PUBLIC_KEY: not set, and no .*gateway\.public\.jwk\.json/m);
+  });
+
+  it('refuses to start a gateway without its signing key', async () => {
+    const result = await runMain({}, ['--service', 'gateway']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(
+      /^Startup failed: GATEWAY_SIGNING_KEY: not set, and no .*gateway\.private\.jwk\.json/m,
+    );
+  });
+
+  it('rejects an unknown service name', async () => {
+    const result = await runMain({}, ['--service', 'nope']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('unknown service "nope"');
   });
 });
 

@@ -188,7 +188,8 @@ export function errorLoggingPlugin<T extends BaseContext>(): ApolloServerPlugin<
       return {
         async didEncounterErrors({ errors, contextValue }) {
           for (const error of errors) {
-            const formatted = error.toJSON();
+            // Not always a GraphQLError of this realm (the gateway relays others): read only plain fields.
+            const formatted = { message: String(error.message), extensions: error.extensions };
             if (!isExpectedError(formatted, error)) {
               contextValue.logger.error({ err: originalError(error), path: error.path }, 'unexpected error');
             }

@@ -1,0 +1,131 @@
+// docker-compose.yml runs one container per service of the catalog: none missing, each running the service
+// it is named after, on the port the gateway is told to use.
+import fs from 'node:fs';
+import path from 'node:path';
+
+import { PLATFORM_SUBGRAPHS } from '@g3d/platform';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+
+interface ComposeService {
+  command?: string | string[];
+  environment?: Record<string, string | number | boolean | null> | string[];
+  depends_on?: string[] | Record<string, { condition?: string }>;
+  volumes?: (string | { source?: string; target?: string; read_only?: boolean })[];
+  healthcheck?: { test?: string | string[] };
+}
+
+const composePath = path.resolve(import.meta.dirname, '../../docker-compose.yml');
+// merge: compose resolves YAML merge keys (<<: *anchor), which the file uses to keep the services short.
+const compose = parse(fs.readFileSync(composePath, 'utf8'), { merge: true }) as {
+  services: Record<string, ComposeService>;
+};
+const services = compose.services;
+
+function environment(service: ComposeService): Record<string, string> {
+  const env = service.environment ?? {};
+  if (Array.isArray(env)) {
+    return Object.fromEntries(env.map((entry) => [entry.split('=')[0], entry.slice(entry.indexOf('=') + 1)]));
+  }
+  return Object.fromEntries(Object.entries(env).map(([key, value]) => [key, value === null ? '' : String(value)]));
+}
+
+/** What the container runs: --service in its command wins, else SERVICE (docker/entrypoint.sh), else all. */
+function selectedService(service: ComposeService): string {
+  const args = typeof service.command === 'string' ? service.command.split(/\s+/) : (service.command ?? []);
+  for (const [i, arg] of args.entries()) {
+    if (arg === '--service') return args[i + 1] ?? '';
+    if (arg.startsWith('--service=')) return arg.slice('--service='.length);
+  }
+  return environment(service).SERVICE || 'all';
+}
+
+function dependencies(service: ComposeService): Record<string, string> {
+  const deps = service.depends_on ?? {};
+  if (Array.isArray(deps)) return Object.fromEntries(deps.map((name) => [name, 'service_started']));
+  return Object.fromEntries(Object.entries(deps).map(([name, dep]) => [name, dep.condition ?? 'service_started']));
+}
+
+const gateway = services.gateway;
+const subgraphUrls = Object.fromEntries(
+  (environment(gateway ?? {}).SUBGRAPH_URLS ?? '').split(',').map((pair) => {
+    const at = pair.indexOf('=');
+    return [pair.slice(0, at), pair.slice(at + 1)];
+  }),
+);
+
+describe('docker-compose.yml', () => {
+  it.each(PLATFORM_SUBGRAPHS.map((s) => [s.name, s.defaultPort] as const))(
+    '%s: has a container running that service, health-checked on port %i',
+    (name, port) => {
+      const service = services[name];
+      expect(service, `no service "${name}" in docker-compose.yml`).toBeDefined();
+      expect(selectedService(service!)).toBe(name);
+      expect(environment(service!).HEALTHCHECK_PORT).toBe(String(port));
+      expect(service!.healthcheck?.test).toBeDefined();
+    },
+  );
+
+  it('runs no platform container for a subgraph the catalog does not have', () => {
+    const jobs = new Set(['gateway', 'keygen', 'migrate', 'all']);
+    const platformServices = Object.entries(services)
+      .filter(([, service]) => service.healthcheck && environment(service).SERVICE)
+      .map(([, service]) => selectedService(service))
+      .filter((name) => !jobs.has(name));
+    expect(platformServices.sort()).toEqual(PLATFORM_SUBGRAPHS.map((s) => s.name).sort());
+  });
+
+  it('tells the gateway where every subgraph is: its compose service name and default port', () => {
+    expect(gateway).toBeDefined();
+    expect(selectedService(gateway!)).toBe('gateway');
+    expect(Object.keys(subgraphUrls).sort()).toEqual(PLATFORM_SUBGRAPHS.map((s) => s.name).sort());
+    for (const subgraph of PLATFORM_SUBGRAPHS) {
+      expect(subgraphUrls[subgraph.name], subgraph.name).toBe(
+        `http://${subgraph.name}:${subgraph.defaultPort}/graphql`,
+      );
+    }
+    // The value must pass the config's check (one line, no spaces).
+    expect(environment(gateway!).SUBGRAPH_URLS).toMatch(
+      /^([a-z0-9-]+=https?:\/\/[^,\s]+)(,[a-z0-9-]+=https?:\/\/[^,\s]+)*$/,
+    );
+    expect(environment(gateway!).IDENTITY_JWKS_URL).toBe('http://identity:4001/.well-known/jwks.json');
+  });
+
+  it('starts the gateway after every subgraph is healthy', () => {
+    const deps = dependencies(gateway!);
+    for (const subgraph of PLATFORM_SUBGRAPHS) expect(deps[subgraph.name], subgraph.name).toBe('service_healthy');
+  });
+
+  it('runs keygen and migrate once, before the services that need them', () => {
+    expect(selectedService(services.keygen!)).toBe('keygen');
+    expect(selectedService(services.migrate!)).toBe('migrate');
+    for (const subgraph of PLATFORM_SUBGRAPHS) {
+      const deps = dependencies(services[subgraph.name]!);
+      expect(deps.keygen, subgraph.name).toBe('service_completed_successfully');
+      expect(deps.migrate, subgraph.name).toBe('service_completed_successfully');
+      expect(deps.redis, subgraph.name).toBe('service_healthy');
+      if (subgraph.usesDatabase) expect(deps.postgres, subgraph.name).toBe('service_healthy');
+    }
+    expect(dependencies(gateway!).keygen).toBe('service_completed_successfully');
+  });
+
+  it('gives database settings only to the services that use the database', () => {
+    for (const subgraph of PLATFORM_SUBGRAPHS) {
+      expect(Boolean(environment(services[subgraph.name]!).DATABASE_URL), subgraph.name).toBe(subgraph.usesDatabase);
+    }
+    expect(environment(services.migrate!).DATABASE_URL).toBeTruthy();
+    expect(environment(gateway!).DATABASE_URL).toBeUndefined();
+  });
+
+  it('mounts the keys read-only everywhere but in keygen', () => {
+    for (const [name, service] of Object.entries(services)) {
+      for (const volume of service.volumes ?? []) {
+        const [source, target, mode] = typeof volume === 'string' ? volume.split(':') : [volume.source, volume.target];
+        if (source !== 'keys') continue;
+        expect(target, name).toBe('/data/keys');
+        if (name === 'keygen') expect(mode, name).toBeUndefined();
+        else expect(mode === 'ro' || (typeof volume === 'object' && volume.read_only), name).toBe(true);
+      }
+    }
+  });
+});
