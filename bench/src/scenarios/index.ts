@@ -1,0 +1,8 @@
+// Every scenario, in run order. To add one: write src/scenarios/<name>.ts exporting a Scenario (see
+// ../scenario.ts; HTTP load via ./http.ts measureHttp, anything else returns a Measurement itself) and list
+// it here. `relativeTo` names the scenario it is compared with.
+import type { Scenario } from '../scenario.ts';
+import { baseline, baselineAgain } from './baseline.ts';
+import { directSubgraph, gatewayFederated, gatewayMe } from './graphql.ts';
+
+export const SCENARIOS: Scenario[] = [baseline, directSubgraph, gatewayMe, gatewayFederated, baselineAgain];
