@@ -1,5 +1,5 @@
 // The platform's settings, parsed once at boot (see README's configuration table).
-import { booleanFlag, commonConfigSchema, parseConfig, port, url, z } from '@g3d/config';
+import { commonConfigSchema, optionalBooleanFlag, parseConfig, port, url, z } from '@g3d/config';
 
 export const platformConfigSchema = commonConfigSchema.extend({
   GATEWAY_PORT: port(4000),
@@ -18,7 +18,7 @@ export const platformConfigSchema = commonConfigSchema.extend({
       'must be name=http://host:port/graphql pairs, comma separated',
     )
     .optional(),
-  GATEWAY_INTROSPECTION: booleanFlag(false).optional(),
+  GATEWAY_INTROSPECTION: optionalBooleanFlag(),
   AUTH_ISSUER: z.string().min(1).default('g3d-identity'),
   AUTH_AUDIENCE: z.string().min(1).default('g3d-platform'),
   ACCESS_TOKEN_TTL_SECONDS: z.coerce

@@ -65,11 +65,15 @@ export const url = (protocols: string[]) =>
     `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`,
   );
 
-export const booleanFlag = (fallback: boolean) =>
+const flag = () =>
   z
     .enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'must be true or false' })
-    .transform((v) => v === 'true' || v === '1' || v === 'yes')
-    .default(fallback);
+    .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+export const booleanFlag = (fallback: boolean) => flag().default(fallback);
+
+/** A flag whose absence means "decide from other settings" (undefined). */
+export const optionalBooleanFlag = () => flag().optional();
 
 /** Settings shared by every service. */
 export const commonConfigSchema = z.object({
