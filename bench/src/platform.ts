@@ -13,7 +13,7 @@ import {
   type SigningKey,
 } from '@g3d/auth';
 import { createLogger } from '@g3d/kit';
-import { loadPlatformConfig, type RunningPlatform, startPlatform } from '@g3d/platform';
+import { loadPlatformConfig, RANDOM_PORTS_ENV, type RunningPlatform, startPlatform } from '@g3d/platform';
 import { createEmptyDatabase, testConfig, type TestDatabase, testStorePrefix } from '@g3d/testkit';
 
 export const BENCH_ADMIN = { email: 'bench-admin@bench.example', password: 'bench password, loopback only' };
@@ -49,12 +49,7 @@ export async function startBenchPlatform(): Promise<BenchPlatform> {
       DATABASE_URL: database.url,
       ...(testConfig.REDIS_URL ? { REDIS_URL: testConfig.REDIS_URL } : {}),
       STORE_PREFIX: testStorePrefix(),
-      GATEWAY_PORT: '0',
-      IDENTITY_PORT: '0',
-      ORGANIZATION_PORT: '0',
-      ENTITLEMENT_PORT: '0',
-      TELEMETRY_PORT: '0',
-      AI_PORT_BASE: '0',
+      ...RANDOM_PORTS_ENV,
       HOST: '127.0.0.1',
       ADMIN_EMAIL: BENCH_ADMIN.email,
       ADMIN_PASSWORD: BENCH_ADMIN.password,

@@ -40,6 +40,16 @@ export const platformConfigSchema = commonConfigSchema.extend({
   DB_POOL_MAX: z.coerce.number({ error: 'must be a number' }).int().min(1).max(100).default(5),
 });
 
+/** Every service on a free port chosen by the OS: tests and benchmarks run beside anything else. */
+export const RANDOM_PORTS_ENV = {
+  GATEWAY_PORT: '0',
+  IDENTITY_PORT: '0',
+  ORGANIZATION_PORT: '0',
+  ENTITLEMENT_PORT: '0',
+  TELEMETRY_PORT: '0',
+  AI_PORT_BASE: '0',
+} as const;
+
 export type PlatformConfig = z.infer<typeof platformConfigSchema>;
 
 export function loadPlatformConfig(env = process.env): PlatformConfig {

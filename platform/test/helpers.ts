@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 
 import { createLogger } from '@g3d/kit';
-import { loadPlatformConfig, type RunningPlatform, startPlatform } from '@g3d/platform';
+import { loadPlatformConfig, RANDOM_PORTS_ENV, type RunningPlatform, startPlatform } from '@g3d/platform';
 import { createEmptyDatabase, testConfig, type TestDatabase, testStorePrefix } from '@g3d/testkit';
 
 export const ADMIN = { email: 'alice@a.example', password: 'correct horse battery staple' };
@@ -26,12 +26,7 @@ export async function startTestPlatform(env: Record<string, string> = {}): Promi
     DATABASE_URL: database.url,
     ...(testConfig.REDIS_URL ? { REDIS_URL: testConfig.REDIS_URL } : {}),
     STORE_PREFIX: testStorePrefix(),
-    GATEWAY_PORT: '0',
-    IDENTITY_PORT: '0',
-    ORGANIZATION_PORT: '0',
-    ENTITLEMENT_PORT: '0',
-    TELEMETRY_PORT: '0',
-    AI_PORT_BASE: '0',
+    ...RANDOM_PORTS_ENV,
     ADMIN_EMAIL: ADMIN.email,
     ADMIN_PASSWORD: ADMIN.password,
     ...env,

@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 
 import { createLogger } from '@g3d/kit';
-import { loadPlatformConfig, startPlatform } from '@g3d/platform';
+import { loadPlatformConfig, RANDOM_PORTS_ENV, startPlatform } from '@g3d/platform';
 import { childEnv } from '@g3d/testkit';
 import { describe, expect, it } from 'vitest';
 
@@ -70,12 +70,8 @@ describe('bad configuration', () => {
     const port = (blocker.address() as { port: number }).port;
     try {
       const result = await runMain({
+        ...RANDOM_PORTS_ENV,
         GATEWAY_PORT: String(port),
-        IDENTITY_PORT: '0',
-        ORGANIZATION_PORT: '0',
-        ENTITLEMENT_PORT: '0',
-        TELEMETRY_PORT: '0',
-        AI_PORT_BASE: '0',
       });
       expect(result.code).toBe(1);
       expect(result.stderr).toContain(`Startup failed: GATEWAY_PORT: port ${port} is already in use`);
@@ -117,12 +113,7 @@ describe('embedded defaults', () => {
     const env = {
       NODE_ENV: 'test',
       DATA_DIR: dataDir,
-      GATEWAY_PORT: '0',
-      IDENTITY_PORT: '0',
-      ORGANIZATION_PORT: '0',
-      ENTITLEMENT_PORT: '0',
-      TELEMETRY_PORT: '0',
-      AI_PORT_BASE: '0',
+      ...RANDOM_PORTS_ENV,
       ADMIN_EMAIL: 'first@a.example',
       ADMIN_PASSWORD: 'a long enough password',
     };

@@ -1,8 +1,14 @@
 // The entitlement subgraph: plans (and later per-service access, rate limits, quotas, metering).
 import { isPublic } from '@g3d/auth';
 import type { Database, Plan } from '@g3d/db';
-import { createSubgraph, loadSdl, type SubgraphDefinition, type SubgraphDeps } from '@g3d/kit';
-import DataLoader from 'dataloader';
+import {
+  createSubgraph,
+  type DataLoader,
+  loadSdl,
+  oneByKey,
+  type SubgraphDefinition,
+  type SubgraphDeps,
+} from '@g3d/kit';
 
 import { DEFAULT_PLANS } from './modules/plans/catalogue.ts';
 import { PlansRepository } from './modules/plans/plans.repository.ts';
@@ -29,10 +35,10 @@ export function entitlementDefinition(db: Database): SubgraphDefinition<Entitlem
     permissions: entitlementPermissions,
     createContext: () => ({
       repo,
-      plans: new DataLoader(async (ids) => {
-        const map = new Map((await repo.findByIds(ids)).map((p) => [p.id, p]));
-        return ids.map((id) => map.get(id) ?? null);
-      }),
+      plans: oneByKey(
+        (ids) => repo.findByIds(ids),
+        (p) => p.id,
+      ),
     }),
     resolvers: {
       Query: { plans: (_p, _a, ctx) => ctx.repo.list() },

@@ -9,8 +9,15 @@ import {
   type SigningKey,
 } from '@g3d/auth';
 import type { Database } from '@g3d/db';
-import { createSubgraph, DateTime, loadSdl, type SubgraphDefinition, type SubgraphDeps } from '@g3d/kit';
-import DataLoader from 'dataloader';
+import {
+  createSubgraph,
+  type DataLoader,
+  DateTime,
+  loadSdl,
+  oneByKey,
+  type SubgraphDefinition,
+  type SubgraphDeps,
+} from '@g3d/kit';
 
 import { AuthService } from './modules/auth/auth.service.ts';
 import { hashPassword } from './modules/auth/passwords.ts';
@@ -53,16 +60,17 @@ export const identityPermissions = {
 export function identityDefinition(db: Database, options: IdentityOptions): SubgraphDefinition<IdentityContext> {
   const usersRepo = new UsersRepository(db.prisma);
   const auth = new AuthService(new CredentialsRepository(db.prisma), options.signingKey, options.tokens);
-  const byId = (ids: readonly string[]) =>
-    usersRepo.findByIds(ids).then((rows) => {
-      const map = new Map(rows.map((r) => [r.id, r]));
-      return ids.map((id) => map.get(id) ?? null);
-    });
   return {
     name: 'identity',
     typeDefs: identityTypeDefs,
     permissions: identityPermissions,
-    createContext: () => ({ users: new DataLoader(byId), auth }),
+    createContext: () => ({
+      users: oneByKey(
+        (ids) => usersRepo.findByIds(ids),
+        (u) => u.id,
+      ),
+      auth,
+    }),
     resolvers: {
       DateTime,
       Query: {

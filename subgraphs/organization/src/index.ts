@@ -2,8 +2,16 @@
 import { type AuthContext, isAuthenticated, isPlatformAdmin, isPublic, isSelf, or, rule } from '@g3d/auth';
 import type { Database, Membership, Organization } from '@g3d/db';
 import { forbidden, unauthenticated } from '@g3d/errors';
-import { createSubgraph, DateTime, loadSdl, type SubgraphDefinition, type SubgraphDeps } from '@g3d/kit';
-import DataLoader from 'dataloader';
+import {
+  createSubgraph,
+  type DataLoader,
+  DateTime,
+  loadSdl,
+  manyByKey,
+  oneByKey,
+  type SubgraphDefinition,
+  type SubgraphDeps,
+} from '@g3d/kit';
 
 import { OrganizationsRepository } from './modules/organizations/organizations.repository.ts';
 
@@ -35,17 +43,6 @@ export const organizationPermissions = {
   _Service: isPublic,
 };
 
-function groupBy<T>(keys: readonly string[], rows: T[], keyOf: (row: T) => string): T[][] {
-  const map = new Map<string, T[]>();
-  for (const row of rows) {
-    const key = keyOf(row);
-    const list = map.get(key);
-    if (list) list.push(row);
-    else map.set(key, [row]);
-  }
-  return keys.map((key) => map.get(key) ?? []);
-}
-
 export function organizationDefinition(db: Database): SubgraphDefinition<OrganizationContext> {
   const repo = new OrganizationsRepository(db.prisma);
   return {
@@ -54,16 +51,17 @@ export function organizationDefinition(db: Database): SubgraphDefinition<Organiz
     permissions: organizationPermissions,
     createContext: (base) => ({
       caller: base.caller,
-      organizations: new DataLoader(async (ids) => {
-        const rows = await repo.findByIds(ids);
-        const map = new Map(rows.map((r) => [r.id, r]));
-        return ids.map((id) => map.get(id) ?? null);
-      }),
-      membershipsOfUser: new DataLoader(async (userIds) =>
-        groupBy(userIds, await repo.membershipsOfUsers(userIds), (m) => m.userId),
+      organizations: oneByKey(
+        (ids) => repo.findByIds(ids),
+        (o) => o.id,
       ),
-      membershipsOfOrganization: new DataLoader(async (orgIds) =>
-        groupBy(orgIds, await repo.membershipsOfOrganizations(orgIds), (m) => m.organizationId),
+      membershipsOfUser: manyByKey(
+        (ids) => repo.membershipsOfUsers(ids),
+        (m) => m.userId,
+      ),
+      membershipsOfOrganization: manyByKey(
+        (ids) => repo.membershipsOfOrganizations(ids),
+        (m) => m.organizationId,
       ),
     }),
     resolvers: {
