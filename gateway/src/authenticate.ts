@@ -1,6 +1,6 @@
 // Authentication at the edge: a Bearer access token (JWT from identity, Ed25519) is verified and checked
 // against the revocation list in the shared store. No credentials → anonymous; bad credentials → 401.
-import { ANONYMOUS, type Caller, verifyAccessToken } from '@g3d/auth';
+import { ANONYMOUS, type Caller, revokedSessionKey, verifyAccessToken } from '@g3d/auth';
 import { errorBody } from '@g3d/errors';
 import type { Store } from '@g3d/store';
 import type express from 'express';
@@ -12,9 +12,6 @@ export interface PlatformAuth {
   issuer: string;
   audience: string;
 }
-
-/** Key under which identity marks a session revoked; the gateway refuses its tokens from then on. */
-export const revokedSessionKey = (sessionId: string) => `revoked:session:${sessionId}`;
 
 const BEARER = /^Bearer ([A-Za-z0-9._~+/=-]{1,8192})$/;
 

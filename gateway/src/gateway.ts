@@ -10,7 +10,14 @@ import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/dis
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import { expressMiddleware } from '@as-integrations/express5';
-import { ANONYMOUS, type Caller, GATEWAY_TOKEN_HEADER, signGatewayToken, type SigningKey } from '@g3d/auth';
+import {
+  ANONYMOUS,
+  type Caller,
+  type ClientInfo,
+  GATEWAY_TOKEN_HEADER,
+  signGatewayToken,
+  type SigningKey,
+} from '@g3d/auth';
 import { formatError } from '@g3d/errors';
 import { createHttpServer, errorLoggingPlugin, httpErrorHandler, jsonBody, listen, type Logger } from '@g3d/kit';
 import type { Store } from '@g3d/store';
@@ -23,6 +30,7 @@ import { type SubgraphEndpoint, subgraphEndpoints } from './supergraph.ts';
 export interface GatewayContext {
   requestId: string;
   caller: Caller;
+  client: ClientInfo;
   logger: Logger;
   /** Gateway tokens minted for this request, one per subgraph. */
   tokens: Map<string, Promise<string>>;
@@ -37,6 +45,8 @@ export interface GatewayOptions {
   logger: Logger;
   nodeEnv: 'development' | 'production' | 'test';
   introspection: boolean;
+  /** How many reverse proxies in front of the gateway may be trusted to set X-Forwarded-For. */
+  trustProxyHops?: number;
 }
 
 export interface GatewayService {
@@ -69,6 +79,7 @@ class SignedDataSource extends RemoteGraphQLDataSource<GatewayContext> {
       token = signGatewayToken(this.signingKey, this.subgraphName, {
         caller: context.caller ?? ANONYMOUS,
         requestId: context.requestId,
+        ...(context.client ? { client: context.client } : {}),
       });
       context.tokens.set(this.subgraphName, token);
     }
@@ -140,9 +151,10 @@ export function createGateway(options: GatewayOptions): GatewayService {
         options.auth.mode === 'platform' ? authenticate(options.auth, options.store) : anonymous,
         jsonBody(),
         expressMiddleware(apollo, {
-          context: async ({ res }) => {
+          context: async ({ req, res }) => {
             const { requestId, caller } = res.locals as { requestId: string; caller: Caller };
-            return { requestId, caller, logger: logger.child({ requestId }), tokens: new Map() };
+            const client = clientInfo(req, options.trustProxyHops ?? 0);
+            return { requestId, caller, client, logger: logger.child({ requestId }), tokens: new Map() };
           },
         }),
       );
@@ -156,6 +168,22 @@ export function createGateway(options: GatewayOptions): GatewayService {
       if (server?.listening) await new Promise((resolve) => server?.close(resolve));
     },
   };
+}
+
+/**
+ * The client's address: the socket's peer, or with N trusted proxies the Nth address from the right of
+ * X-Forwarded-For (anything further left is client-controlled and ignored).
+ */
+export function clientInfo(req: express.Request, trustProxyHops: number): ClientInfo {
+  let ip = req.socket.remoteAddress ?? '';
+  if (trustProxyHops > 0) {
+    const chain = (req.header('x-forwarded-for') ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
+    ip = chain[chain.length - trustProxyHops] ?? ip;
+  }
+  return { ip: ip.slice(0, 64), userAgent: (req.header('user-agent') ?? '').slice(0, 512) };
 }
 
 /** A subgraph's readiness: its /readyz next to its /graphql. */

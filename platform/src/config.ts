@@ -34,9 +34,30 @@ export const platformConfigSchema = commonConfigSchema.extend({
   GATEWAY_PUBLIC_KEY: z.string().optional(),
   /** Where the gateway reads identity's signing keys; default: next to identity's URL in the supergraph. */
   IDENTITY_JWKS_URL: url(['http:', 'https:']).optional(),
+  /** Absolute lifetime of a session and its refresh tokens. */
+  SESSION_TTL_SECONDS: z.coerce
+    .number({ error: 'must be a number of seconds' })
+    .int()
+    .min(300)
+    .max(365 * 86400)
+    .default(30 * 86400),
+  /** The web app that handles the links in mails (/verify-email, /reset-password). */
+  APP_URL: url(['http:', 'https:']).default('http://127.0.0.1:4000'),
+  /** SMTP server for outgoing mail (smtp:// or smtps://); unset: mail stays in the outbox (development mailbox). */
+  SMTP_URL: url(['smtp:', 'smtps:']).optional(),
+  MAIL_FROM: z.string().min(3).default('G3D Platform <no-reply@g3d.local>'),
+  /** 32 bytes, base64: encrypts TOTP secrets at rest. Unset: generated into DATA_DIR/keys at first start. */
+  MFA_ENCRYPTION_KEY: z.string().optional(),
+  PASSWORD_MIN_LENGTH: z.coerce.number({ error: 'must be a number' }).int().min(8).max(64).default(8),
+  /** Failed logins per account before it is locked (15 min, doubling with each lock). */
+  LOGIN_MAX_FAILURES: z.coerce.number({ error: 'must be a number' }).int().min(3).max(100).default(10),
+  /** Login attempts per client IP per 15 minutes. */
+  LOGIN_IP_LIMIT: z.coerce.number({ error: 'must be a number' }).int().min(10).max(100_000).default(100),
   ADMIN_EMAIL: z.email('must be an email address').default('admin@g3d.local'),
   /** The first admin's password; generated and printed once when unset. */
   ADMIN_PASSWORD: z.string().min(12, 'must be at least 12 characters').optional(),
+  /** Reverse proxies in front of the gateway trusted to set X-Forwarded-For (0: use the socket's address). */
+  TRUST_PROXY_HOPS: z.coerce.number({ error: 'must be a number' }).int().min(0).max(10).default(0),
   DB_POOL_MAX: z.coerce.number({ error: 'must be a number' }).int().min(1).max(100).default(5),
 });
 

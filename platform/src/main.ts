@@ -10,7 +10,7 @@ import { runMain, StartupError } from '@g3d/config';
 import { createLogger } from '@g3d/kit';
 
 import { loadPlatformConfig } from './config.ts';
-import { loadSigningKey, startPlatform } from './platform.ts';
+import { loadMfaKey, loadSigningKey, startPlatform } from './platform.ts';
 
 await runMain(async () => {
   const { values } = parseArgs({
@@ -29,6 +29,7 @@ await runMain(async () => {
   if (values.service === 'keygen') {
     await loadSigningKey(config, 'identity', { create: true });
     await loadSigningKey(config, 'gateway', { create: true });
+    loadMfaKey(config, true);
     process.stdout.write(`Keys are in ${config.DATA_DIR}/keys\n`);
     return;
   }

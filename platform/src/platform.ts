@@ -19,7 +19,7 @@ import { StartupError } from '@g3d/config';
 import { applyMigrations, createDatabase, type Database, type EmbeddedPostgres, startEmbeddedPostgres } from '@g3d/db';
 import { createEntitlementService, seedPlans } from '@g3d/entitlement';
 import { createGateway, type GatewayService } from '@g3d/gateway';
-import { createIdentityService, seedFirstAdmin } from '@g3d/identity';
+import { createIdentityService, loadOrCreateSecretBoxKey, secretBoxKeyFromText, seedFirstAdmin } from '@g3d/identity';
 import type { Logger, SubgraphDeps, SubgraphService } from '@g3d/kit';
 import { createOrganizationService, seedFirstOrganization } from '@g3d/organization';
 import { createStore, type Store } from '@g3d/store';
@@ -225,7 +225,13 @@ export async function startPlatform(config: PlatformConfig, options: StartOption
           gatewayKey,
           nodeEnv: config.NODE_ENV,
         };
-        const service = buildSubgraph(name, deps, { database, identityKey, config, targets: () => targets });
+        const service = buildSubgraph(name, deps, {
+          database,
+          identityKey,
+          config,
+          targets: () => targets,
+          mfaKey: () => loadMfaKey(config, all),
+        });
         const { url } = await listenOrExplain(
           service,
           config.HOST,
@@ -250,6 +256,18 @@ export async function startPlatform(config: PlatformConfig, options: StartOption
       gatewayUrl = `${url}/graphql`;
     }
     return { gatewayUrl, subgraphUrls, databaseUrl, store, seededAdmin, stop: stopAll };
+  }
+}
+
+/** The key that encrypts TOTP secrets at rest: MFA_ENCRYPTION_KEY, else DATA_DIR/keys (created only by all/keygen). */
+export function loadMfaKey(config: PlatformConfig, create: boolean): Buffer {
+  try {
+    if (config.MFA_ENCRYPTION_KEY) return secretBoxKeyFromText(config.MFA_ENCRYPTION_KEY);
+    const file = path.join(config.DATA_DIR, 'keys', 'mfa-encryption.key');
+    if (!create && !fs.existsSync(file)) throw new Error(`not set, and no ${file} (run the keygen service first)`);
+    return loadOrCreateSecretBoxKey(config.DATA_DIR);
+  } catch (error) {
+    throw new StartupError('MFA_ENCRYPTION_KEY', (error as Error).message);
   }
 }
 
@@ -278,6 +296,7 @@ function buildSubgraph(
     identityKey: SigningKey | null;
     config: PlatformConfig;
     targets: () => HealthTarget[];
+    mfaKey: () => Buffer;
   },
 ): SubgraphService {
   const { config } = context;
@@ -292,6 +311,14 @@ function buildSubgraph(
             audience: config.AUTH_AUDIENCE,
             ttlSeconds: config.ACCESS_TOKEN_TTL_SECONDS,
           },
+          sessionTtlSeconds: config.SESSION_TTL_SECONDS,
+          mfaEncryptionKey: context.mfaKey(),
+          appUrl: config.APP_URL,
+          smtpUrl: config.SMTP_URL,
+          mailFrom: config.MAIL_FROM,
+          passwordMinLength: config.PASSWORD_MIN_LENGTH,
+          devMailbox: config.NODE_ENV !== 'production' && !config.SMTP_URL,
+          throttle: { maxFailures: config.LOGIN_MAX_FAILURES, perIpLimit: config.LOGIN_IP_LIMIT },
         },
       );
     case 'organization':

@@ -12,7 +12,7 @@ import type { IRules } from 'graphql-shield';
 import { describe, expect, it } from 'vitest';
 
 const cases: [string, DocumentNode, IRules][] = [
-  ['identity', identityTypeDefs, identityPermissions],
+  ['identity', identityTypeDefs, identityPermissions({ devMailbox: false })],
   ['organization', organizationTypeDefs, organizationPermissions],
   ['entitlement', entitlementTypeDefs, entitlementPermissions],
   ['telemetry', telemetryTypeDefs, telemetryPermissions],

@@ -30,3 +30,9 @@ export function callerIsPlatformAdmin(caller: Caller): boolean {
 export function hasScopes(caller: Caller, scopes: readonly string[]): boolean {
   return scopes.every((scope) => caller.scopes.includes(scope));
 }
+
+/**
+ * Store key under which identity marks a session revoked. The gateway refuses the session's access tokens
+ * from then on; the entry lives as long as an access token can.
+ */
+export const revokedSessionKey = (sessionId: string) => `revoked:session:${sessionId}`;

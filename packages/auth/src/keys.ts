@@ -5,7 +5,7 @@ import path from 'node:path';
 
 import { calculateJwkThumbprint, type CryptoKey, exportJWK, generateKeyPair, importJWK, type JWK } from 'jose';
 
-export type SigningKey = { kid: string; privateKey: CryptoKey; publicJwk: JWK };
+export type SigningKey = { kid: string; privateKey: CryptoKey; publicKey: CryptoKey; publicJwk: JWK };
 export type VerifyKey = { kid: string; publicKey: CryptoKey; publicJwk: JWK };
 
 async function fromPrivateJwk(jwk: JWK): Promise<SigningKey> {
@@ -13,7 +13,8 @@ async function fromPrivateJwk(jwk: JWK): Promise<SigningKey> {
   const { d: _d, ...publicJwk } = jwk;
   const kid = jwk.kid ?? (await calculateJwkThumbprint(publicJwk));
   const privateKey = (await importJWK({ ...jwk, alg: 'EdDSA' }, 'EdDSA')) as CryptoKey;
-  return { kid, privateKey, publicJwk: { ...publicJwk, kid, alg: 'EdDSA', use: 'sig' } };
+  const publicKey = (await importJWK({ ...publicJwk, alg: 'EdDSA' }, 'EdDSA')) as CryptoKey;
+  return { kid, privateKey, publicKey, publicJwk: { ...publicJwk, kid, alg: 'EdDSA', use: 'sig' } };
 }
 
 export async function publicKeyFromJwk(jwk: JWK): Promise<VerifyKey> {

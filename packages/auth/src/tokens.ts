@@ -73,13 +73,22 @@ export async function verifyAccessToken(
   };
 }
 
+/** Where the request came from, as seen by the gateway (audit, sessions, per-IP throttling). */
+export interface ClientInfo {
+  ip: string;
+  userAgent: string;
+}
+
+export const UNKNOWN_CLIENT: ClientInfo = Object.freeze({ ip: '', userAgent: '' });
+
 export interface GatewayTokenClaims {
   caller: Caller;
   requestId: string;
+  client?: ClientInfo;
 }
 
 export async function signGatewayToken(key: SigningKey, audience: string, claims: GatewayTokenClaims) {
-  return new SignJWT({ caller: claims.caller, rid: claims.requestId })
+  return new SignJWT({ caller: claims.caller, rid: claims.requestId, client: claims.client ?? UNKNOWN_CLIENT })
     .setProtectedHeader({ alg: 'EdDSA', typ: GATEWAY_TOKEN_TYPE, kid: key.kid })
     .setIssuer(GATEWAY_ISSUER)
     .setAudience(audience)
@@ -103,7 +112,11 @@ function parseCaller(value: unknown): Caller {
   };
 }
 
-export async function verifyGatewayToken(key: VerifyKey, token: string, audience: string): Promise<GatewayTokenClaims> {
+export async function verifyGatewayToken(
+  key: VerifyKey,
+  token: string,
+  audience: string,
+): Promise<Required<GatewayTokenClaims>> {
   const { payload } = await jwtVerify(token, key.publicKey, {
     algorithms: ['EdDSA'],
     typ: GATEWAY_TOKEN_TYPE,
@@ -113,5 +126,13 @@ export async function verifyGatewayToken(key: VerifyKey, token: string, audience
     requiredClaims: ['exp', 'iat'],
     clockTolerance: 5,
   });
-  return { caller: parseCaller(payload.caller), requestId: typeof payload.rid === 'string' ? payload.rid : 'unknown' };
+  const client = (payload.client ?? {}) as Partial<Record<keyof ClientInfo, unknown>>;
+  return {
+    caller: parseCaller(payload.caller),
+    requestId: typeof payload.rid === 'string' ? payload.rid : 'unknown',
+    client: {
+      ip: typeof client.ip === 'string' ? client.ip : '',
+      userAgent: typeof client.userAgent === 'string' ? client.userAgent : '',
+    },
+  };
 }

@@ -1,6 +1,5 @@
 // createSubgraph: one call builds a subgraph service from its SDL, resolvers and shield rules. Every subgraph
 // gets the same door (gateway signature), health endpoints, error masking, logging and shutdown.
-import fs from 'node:fs';
 import type http from 'node:http';
 
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
@@ -10,12 +9,12 @@ import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHt
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
 import { expressMiddleware } from '@as-integrations/express5';
-import { type Caller, GATEWAY_TOKEN_HEADER, verifyGatewayToken, type VerifyKey } from '@g3d/auth';
+import { type Caller, type ClientInfo, GATEWAY_TOKEN_HEADER, verifyGatewayToken, type VerifyKey } from '@g3d/auth';
 import { type Database, pingDatabase } from '@g3d/db';
 import { errorBody, formatError, isExpectedError, originalError } from '@g3d/errors';
 import type { Store } from '@g3d/store';
 import express from 'express';
-import { type DocumentNode, type GraphQLSchema, parse } from 'graphql';
+import type { DocumentNode, GraphQLSchema } from 'graphql';
 import { applyMiddleware } from 'graphql-middleware';
 import { type IRules, shield } from 'graphql-shield';
 
@@ -36,6 +35,8 @@ export interface SubgraphDeps {
 export interface BaseContext {
   requestId: string;
   caller: Caller;
+  /** The client's IP and user agent as the gateway saw them. */
+  client: ClientInfo;
   logger: Logger;
 }
 
@@ -59,11 +60,6 @@ export interface SubgraphService {
   schema: GraphQLSchema;
   start(options: { host: string; port: number }): Promise<{ url: string; port: number }>;
   stop(): Promise<void>;
-}
-
-/** Reads a subgraph's SDL file next to the module that calls it. */
-export function loadSdl(moduleUrl: string, relativePath: string): DocumentNode {
-  return parse(fs.readFileSync(new URL(relativePath, moduleUrl), 'utf8'));
 }
 
 /** The subgraph schema with shield applied, deny by default (also used by the rule-coverage test). */
@@ -128,8 +124,12 @@ export function createSubgraph<TExtra extends object>(
         jsonBody(),
         expressMiddleware(apollo, {
           context: async ({ res }) => {
-            const { caller, requestId } = res.locals as { caller: Caller; requestId: string };
-            const base: BaseContext = { requestId, caller, logger: logger.child({ requestId }) };
+            const { caller, requestId, client } = res.locals as {
+              caller: Caller;
+              requestId: string;
+              client: ClientInfo;
+            };
+            const base: BaseContext = { requestId, caller, client, logger: logger.child({ requestId }) };
             return { ...base, ...definition.createContext(base) };
           },
         }),
@@ -156,9 +156,10 @@ function gatewayDoor(audience: string, key: VerifyKey): express.RequestHandler {
       return;
     }
     verifyGatewayToken(key, token, audience).then(
-      ({ caller, requestId }) => {
+      ({ caller, requestId, client }) => {
         res.locals.caller = caller;
         res.locals.requestId = requestId;
+        res.locals.client = client;
         next();
       },
       () => {

@@ -1,89 +1,402 @@
-// The identity subgraph: users, credentials and the tokens the gateway trusts.
+// The identity subgraph: accounts, credentials, sessions and tokens, MFA, the security audit log.
 import {
   type AccessTokenSettings,
+  type AuthContext,
   isAuthenticated,
   isPlatformAdmin,
   isPublic,
   isSelf,
   or,
+  rule,
   type SigningKey,
 } from '@g3d/auth';
 import type { Database } from '@g3d/db';
+import { badUserInput, forbidden, unauthenticated } from '@g3d/errors';
 import {
+  type BaseContext,
   createSubgraph,
   type DataLoader,
   DateTime,
+  JSONScalar,
   loadSdl,
+  mergeTypeDefs,
   oneByKey,
   type SubgraphDefinition,
   type SubgraphDeps,
 } from '@g3d/kit';
+import type { Store } from '@g3d/store';
 
+import { AuditLog } from './modules/audit/audit.log.ts';
 import { AuthService } from './modules/auth/auth.service.ts';
+import { DEFAULT_THROTTLE, LoginThrottle, type ThrottleSettings } from './modules/auth/login-throttle.ts';
 import { hashPassword } from './modules/auth/passwords.ts';
+import { type IssuedTokens, SessionService } from './modules/auth/sessions.service.ts';
+import { Mailer } from './modules/mail/mailer.ts';
+import { createSmtpTransport } from './modules/mail/transport.ts';
+import { MfaService } from './modules/mfa/mfa.service.ts';
+import { createSecretBox } from './modules/mfa/secret-box.ts';
+import { createPasswordPolicy } from './modules/passwords/policy.ts';
+import { type RegisterInput, RegistrationService } from './modules/registration/registration.service.ts';
+import { cleanName, normalizeEmail } from './modules/shared/input.ts';
+import { applyPreferences, readPreferences } from './modules/users/preferences.ts';
 import { CredentialsRepository, type UserRecord, UsersRepository } from './modules/users/users.repository.ts';
 
-export { normalizeEmail } from './modules/auth/auth.service.ts';
+export { loadOrCreateSecretBoxKey, secretBoxKeyFromText } from './modules/mfa/secret-box.ts';
+export { generateTotp } from './modules/mfa/totp.ts';
+export { normalizeEmail };
 
 export interface IdentityOptions {
   signingKey: SigningKey;
   tokens: AccessTokenSettings;
+  /** Absolute session lifetime (refresh tokens die with it). Default 30 days. */
+  sessionTtlSeconds?: number;
+  refreshGraceSeconds?: number;
+  /** 32-byte key encrypting TOTP secrets at rest. */
+  mfaEncryptionKey: Buffer;
+  /** Web app base URL for links in mails. */
+  appUrl: string;
+  smtpUrl?: string | undefined;
+  mailFrom?: string;
+  passwordMinLength?: number;
+  /** The devMailbox query answers only when true (development/test without SMTP). */
+  devMailbox: boolean;
+  throttle?: Partial<ThrottleSettings>;
+  issuerName?: string;
 }
 
-interface IdentityContext {
+interface IdentityContext extends AuthContext {
   users: DataLoader<string, UserRecord | null>;
-  auth: AuthService;
+  /** Set by login/refresh so the new user's own fields can be returned in the same response. */
+  signedIn: { userId: string | null };
 }
 
-export const identityTypeDefs = loadSdl(import.meta.url, './schema.graphql');
+type Ctx = BaseContext & IdentityContext;
 
-const ownOrAdmin = or(isSelf(), isPlatformAdmin);
+const MODULES = ['users', 'auth', 'registration', 'sessions', 'mfa', 'audit'];
+export const identityTypeDefs = mergeTypeDefs(
+  MODULES.map((m) => loadSdl(import.meta.url, `./modules/${m}/schema.graphql`)),
+);
 
-export const identityPermissions = {
-  // Federation's own fields: open to the gateway; each entity type's fields carry their own rules.
-  Query: { me: isPublic, _service: isPublic, _entities: isPublic },
-  Mutation: { login: isPublic },
-  User: {
-    id: isAuthenticated,
-    displayName: isAuthenticated,
-    email: ownOrAdmin,
-    firstName: ownOrAdmin,
-    lastName: ownOrAdmin,
-    emailVerified: ownOrAdmin,
-    createdAt: ownOrAdmin,
-  },
-  // LoginResult is returned only to the caller who just proved the password.
-  LoginResult: isPublic,
-  _Service: isPublic,
-};
+/** The parent user is the caller, or the user who just signed in with this very request. */
+const isSelfOrJustSignedIn = rule({ cache: 'no_cache' })((parent: { id: string }, _args, ctx: Ctx) => {
+  if (ctx.signedIn.userId === parent.id) return true;
+  if (ctx.caller.kind === 'anonymous') return unauthenticated();
+  return ctx.caller.userId === parent.id || forbidden();
+});
 
-export function identityDefinition(db: Database, options: IdentityOptions): SubgraphDefinition<IdentityContext> {
-  const usersRepo = new UsersRepository(db.prisma);
-  const auth = new AuthService(new CredentialsRepository(db.prisma), options.signingKey, options.tokens);
+/** Operations on the caller's own sessions and credentials need a signed-in person, not an API key. */
+const isSignedInUser = rule('isSignedInUser', { cache: 'contextual' })((_p, _a, ctx: Ctx) => {
+  if (ctx.caller.kind === 'anonymous') return unauthenticated();
+  return (ctx.caller.kind === 'user' && ctx.caller.userId !== null) || forbidden('Sign in as a user for this');
+});
+
+export function identityPermissions(options: { devMailbox: boolean }) {
+  const ownOrAdmin = or(isSelfOrJustSignedIn, isPlatformAdmin);
+  const devOnly = rule('devMailboxEnabled', { cache: 'contextual' })(
+    () => options.devMailbox || forbidden('The development mailbox is disabled'),
+  );
+  return {
+    Query: {
+      me: isPublic,
+      mySessions: isSignedInUser,
+      myAuditEvents: isAuthenticated,
+      auditEvents: isPlatformAdmin,
+      devMailbox: devOnly,
+      _service: isPublic,
+      _entities: isPublic,
+    },
+    Mutation: {
+      register: isPublic,
+      verifyEmail: isPublic,
+      resendVerification: isPublic,
+      requestPasswordReset: isPublic,
+      resetPassword: isPublic,
+      login: isPublic,
+      loginWithMfa: isPublic,
+      refreshTokens: isPublic,
+      logout: isSignedInUser,
+      changePassword: isSignedInUser,
+      updateProfile: isSignedInUser,
+      updatePreferences: isSignedInUser,
+      updateConsent: isSignedInUser,
+      beginMfaEnrollment: isSignedInUser,
+      confirmMfaEnrollment: isSignedInUser,
+      regenerateBackupCodes: isSignedInUser,
+      disableMfa: isSignedInUser,
+      revokeSession: isSignedInUser,
+      revokeOtherSessions: isSignedInUser,
+    },
+    User: {
+      id: or(isAuthenticated, isSelfOrJustSignedIn),
+      displayName: or(isAuthenticated, isSelfOrJustSignedIn),
+      firstName: or(isAuthenticated, isSelfOrJustSignedIn),
+      lastName: or(isAuthenticated, isSelfOrJustSignedIn),
+      email: ownOrAdmin,
+      emailVerified: ownOrAdmin,
+      mfaEnabled: ownOrAdmin,
+      createdAt: ownOrAdmin,
+      lastLoginAt: ownOrAdmin,
+      preferences: or(isSelf(), isSelfOrJustSignedIn),
+      consent: or(isSelf(), isSelfOrJustSignedIn),
+    },
+    // Reachable only through guarded parents (User.preferences/consent, the callers' own lists).
+    Preferences: isPublic,
+    NotificationPreferences: isPublic,
+    PrivacyPreferences: isPublic,
+    Consent: isPublic,
+    AuthTokens: isPublic,
+    RegistrationResult: isPublic,
+    DevMail: isPublic,
+    Session: isAuthenticated,
+    AuditEvent: isAuthenticated,
+    AuditEventPage: isAuthenticated,
+    MfaEnrollment: isSignedInUser,
+    BackupCodes: isSignedInUser,
+    _Service: isPublic,
+  };
+}
+
+export interface IdentityServices {
+  users: UsersRepository;
+  auth: AuthService;
+  sessions: SessionService;
+  registration: RegistrationService;
+  mfa: MfaService;
+  audit: AuditLog;
+  mailer: Mailer;
+}
+
+export function createIdentityServices(
+  db: Database,
+  store: Store,
+  deps: SubgraphDeps,
+  options: IdentityOptions,
+): IdentityServices {
+  const prisma = db.prisma;
+  const users = new UsersRepository(prisma);
+  const credentials = new CredentialsRepository(prisma);
+  const audit = new AuditLog(prisma);
+  const policy = createPasswordPolicy({ minLength: options.passwordMinLength ?? 8 });
+  const sessions = new SessionService(
+    prisma,
+    store,
+    options.signingKey,
+    {
+      access: options.tokens,
+      sessionTtlSeconds: options.sessionTtlSeconds ?? 30 * 24 * 3600,
+      refreshGraceSeconds: options.refreshGraceSeconds ?? 10,
+    },
+    audit,
+  );
+  const mailer = new Mailer(
+    prisma,
+    options.smtpUrl
+      ? createSmtpTransport(options.smtpUrl, options.mailFrom ?? 'G3D Platform <no-reply@g3d.local>')
+      : null,
+    deps.logger.child({ service: 'identity', module: 'mail' }),
+  );
+  const mfa = new MfaService({
+    prisma,
+    credentials,
+    audit,
+    secretBox: createSecretBox(options.mfaEncryptionKey),
+    issuer: options.issuerName ?? 'G3D',
+  });
+  const auth = new AuthService({
+    users,
+    credentials,
+    sessions,
+    throttle: new LoginThrottle(store, { ...DEFAULT_THROTTLE, ...options.throttle }),
+    audit,
+    store,
+    policy,
+    signingKey: options.signingKey,
+    issuer: options.tokens.issuer,
+    secondFactor: () => mfa,
+  });
+  const registration = new RegistrationService({
+    prisma,
+    users,
+    sessions,
+    audit,
+    mailer,
+    store,
+    policy,
+    appUrl: options.appUrl,
+  });
+  return { users, auth, sessions, registration, mfa, audit, mailer };
+}
+
+const MAX_PAGE = 200;
+function pageSize(first: number | null | undefined): number {
+  const n = first ?? 50;
+  if (!Number.isInteger(n) || n < 1 || n > MAX_PAGE)
+    throw badUserInput(`first must be between 1 and ${MAX_PAGE}`, 'first');
+  return n;
+}
+
+function requireUser(ctx: Ctx): string {
+  if (!ctx.caller.userId) throw unauthenticated();
+  return ctx.caller.userId;
+}
+
+export function identityDefinition(
+  services: IdentityServices,
+  options: IdentityOptions,
+): SubgraphDefinition<IdentityContext> {
+  const { users, auth, sessions, registration, mfa, audit, mailer } = services;
+  const signIn = (ctx: Ctx, tokens: IssuedTokens) => {
+    ctx.signedIn.userId = tokens.user.id;
+    return tokens;
+  };
   return {
     name: 'identity',
     typeDefs: identityTypeDefs,
-    permissions: identityPermissions,
-    createContext: () => ({
+    permissions: identityPermissions(options),
+    createContext: (base) => ({
+      caller: base.caller,
       users: oneByKey(
-        (ids) => usersRepo.findByIds(ids),
+        (ids) => users.findByIds(ids),
         (u) => u.id,
       ),
-      auth,
+      signedIn: { userId: null },
     }),
     resolvers: {
       DateTime,
+      JSON: JSONScalar,
       Query: {
-        me: (_parent, _args, ctx) => (ctx.caller.userId ? ctx.users.load(ctx.caller.userId) : null),
+        me: (_p, _a, ctx: Ctx) => (ctx.caller.userId ? ctx.users.load(ctx.caller.userId) : null),
+        mySessions: async (_p, _a, ctx: Ctx) =>
+          (await sessions.listActive(requireUser(ctx))).map((s) => ({ ...s, current: s.id === ctx.caller.sessionId })),
+        myAuditEvents: (_p, args: { first?: number; before?: string }, ctx: Ctx) =>
+          audit.page({ userId: requireUser(ctx) }, pageSize(args.first), args.before),
+        auditEvents: (_p, args: { userId?: string; type?: string; first?: number; before?: string }) =>
+          audit.page(
+            { ...(args.userId ? { userId: args.userId } : {}), ...(args.type ? { type: args.type } : {}) },
+            pageSize(args.first),
+            args.before,
+          ),
+        devMailbox: (_p, args: { to: string }) => mailer.mailbox(normalizeEmail(args.to, 'to')),
       },
       Mutation: {
-        login: async (_parent, { input }: { input: { email: string; password: string } }, ctx) => {
-          const result = await ctx.auth.login(input);
-          return { ...result, tokenType: 'Bearer' };
+        register: async (_p, { input }: { input: RegisterInput }, ctx: Ctx) => ({
+          message: await registration.register(input, ctx.client),
+        }),
+        verifyEmail: async (_p, { token }: { token: string }, ctx: Ctx) => {
+          await registration.verifyEmail(token, ctx.client);
+          return true;
+        },
+        resendVerification: async (_p, { email }: { email: string }) => {
+          await registration.resendVerification(email);
+          return true;
+        },
+        requestPasswordReset: async (_p, { email }: { email: string }, ctx: Ctx) => {
+          await registration.requestPasswordReset(email, ctx.client);
+          return true;
+        },
+        resetPassword: async (_p, { input }: { input: { token: string; newPassword: string } }, ctx: Ctx) => {
+          await registration.resetPassword(input, ctx.client);
+          return true;
+        },
+        login: async (_p, { input }: { input: { email: string; password: string } }, ctx: Ctx) =>
+          signIn(ctx, await auth.login(input, ctx.client)),
+        loginWithMfa: async (_p, { input }: { input: { mfaToken: string; code: string } }, ctx: Ctx) =>
+          signIn(ctx, await auth.loginWithMfa(input, ctx.client)),
+        refreshTokens: async (_p, { refreshToken }: { refreshToken: string }, ctx: Ctx) => {
+          if (refreshToken.length === 0 || refreshToken.length > 256)
+            throw badUserInput('Invalid refresh token', 'refreshToken');
+          return signIn(ctx, await sessions.refresh(refreshToken, ctx.client, (id) => users.findById(id)));
+        },
+        logout: async (_p, _a, ctx: Ctx) => {
+          if (!ctx.caller.sessionId) return false;
+          const ended = await sessions.revoke(ctx.caller.sessionId, 'logout');
+          await audit.record({ type: 'session.logout', userId: ctx.caller.userId, client: ctx.client });
+          return ended;
+        },
+        changePassword: async (
+          _p,
+          { input }: { input: { currentPassword: string; newPassword: string; endOtherSessions?: boolean | null } },
+          ctx: Ctx,
+        ) => {
+          await auth.changePassword(
+            requireUser(ctx),
+            ctx.caller.sessionId,
+            { ...input, endOtherSessions: input.endOtherSessions ?? true },
+            ctx.client,
+          );
+          return true;
+        },
+        updateProfile: async (
+          _p,
+          { input }: { input: { firstName?: string | null; lastName?: string | null; displayName?: string | null } },
+          ctx: Ctx,
+        ) => {
+          const userId = requireUser(ctx);
+          const data: Record<string, string> = {};
+          if (input.firstName != null) data.firstName = cleanName(input.firstName, 'firstName', { required: true });
+          if (input.lastName != null) data.lastName = cleanName(input.lastName, 'lastName', { required: true });
+          if (input.displayName != null)
+            data.displayName = cleanName(input.displayName, 'displayName', { required: true });
+          const user = await users.update(userId, data);
+          await audit.record({
+            type: 'user.profile_updated',
+            userId,
+            client: ctx.client,
+            metadata: { fields: Object.keys(data) },
+          });
+          return user;
+        },
+        updatePreferences: async (_p, { input }: { input: Parameters<typeof applyPreferences>[1] }, ctx: Ctx) => {
+          const userId = requireUser(ctx);
+          const current = await users.findById(userId);
+          if (!current) throw unauthenticated();
+          const next = applyPreferences(readPreferences(current.preferences), input);
+          return users.update(userId, { preferences: next as object });
+        },
+        updateConsent: async (
+          _p,
+          { input }: { input: { gdprConsent?: boolean | null; ccpaOptOut?: boolean | null } },
+          ctx: Ctx,
+        ) => {
+          const userId = requireUser(ctx);
+          const now = new Date();
+          const data: Record<string, unknown> = {};
+          if (input.gdprConsent != null) Object.assign(data, { gdprConsent: input.gdprConsent, gdprConsentAt: now });
+          if (input.ccpaOptOut != null) Object.assign(data, { ccpaOptOut: input.ccpaOptOut, ccpaOptOutAt: now });
+          const user = await users.update(userId, data);
+          await audit.record({ type: 'user.consent_updated', userId, client: ctx.client, metadata: { ...input } });
+          return user;
+        },
+        beginMfaEnrollment: (_p, { password }: { password: string }, ctx: Ctx) =>
+          mfa.beginEnrollment(requireUser(ctx), password, ctx.client),
+        confirmMfaEnrollment: (_p, { code }: { code: string }, ctx: Ctx) =>
+          mfa.confirmEnrollment(requireUser(ctx), code, ctx.client),
+        regenerateBackupCodes: (_p, { code }: { code: string }, ctx: Ctx) =>
+          mfa.regenerateBackupCodes(requireUser(ctx), code, ctx.client),
+        disableMfa: async (_p, { password, code }: { password: string; code: string }, ctx: Ctx) => {
+          await mfa.disable(requireUser(ctx), password, code, ctx.client);
+          return true;
+        },
+        revokeSession: async (_p, { id }: { id: string }, ctx: Ctx) => {
+          const userId = requireUser(ctx);
+          const session = await sessions.findActive(id).catch(() => null);
+          // Another user's session looks exactly like a missing one.
+          if (!session || session.userId !== userId) throw badUserInput('No such session', 'id');
+          await sessions.revoke(id, 'user');
+          await audit.record({ type: 'session.revoked', userId, client: ctx.client, metadata: { sessionId: id } });
+          return true;
+        },
+        revokeOtherSessions: async (_p, _a, ctx: Ctx) => {
+          const userId = requireUser(ctx);
+          const ended = await sessions.revokeAll(userId, 'user', ctx.caller.sessionId);
+          await audit.record({ type: 'sessions.revoked_others', userId, client: ctx.client, metadata: { ended } });
+          return ended;
         },
       },
       User: {
-        __resolveReference: (ref: { id: string }, ctx: IdentityContext) => ctx.users.load(ref.id),
+        __resolveReference: (ref: { id: string }, ctx: Ctx) => ctx.users.load(ref.id),
+        preferences: (user: UserRecord) => readPreferences(user.preferences),
+        consent: (user: UserRecord) => user,
       },
     },
     routes: (router) => {
@@ -95,7 +408,8 @@ export function identityDefinition(db: Database, options: IdentityOptions): Subg
 }
 
 export function createIdentityService(deps: SubgraphDeps & { db: Database }, options: IdentityOptions) {
-  return createSubgraph(identityDefinition(deps.db, options), deps);
+  const services = createIdentityServices(deps.db, deps.store, deps, options);
+  return createSubgraph(identityDefinition(services, options), deps);
 }
 
 /** Creates the first platform administrator when there are no users yet. */
@@ -105,12 +419,16 @@ export async function seedFirstAdmin(
 ): Promise<{ created: boolean; userId: string | null }> {
   const users = new UsersRepository(db.prisma);
   if ((await users.count()) > 0) return { created: false, userId: null };
+  const now = new Date();
   const user = await users.create({
-    email: admin.email.trim().toLowerCase(),
+    email: normalizeEmail(admin.email),
     passwordHash: await hashPassword(admin.password),
     displayName: 'Administrator',
     roles: ['user', 'admin', 'super_admin'],
     emailVerified: true,
+    emailVerifiedAt: now,
+    termsAcceptedAt: now,
+    privacyAcceptedAt: now,
   });
   return { created: true, userId: user.id };
 }

@@ -1,56 +1,152 @@
-// Login: email + password → access token. (Refresh tokens, sessions, MFA and lockout come with the
-// identity issue; this is the skeleton's path.)
-import { randomUUID } from 'node:crypto';
+// Login (password, then the second factor when enabled), password change and logout.
+import type { ClientInfo, SigningKey } from '@g3d/auth';
+import { AppError, badUserInput, forbidden, unauthenticated } from '@g3d/errors';
+import type { Store } from '@g3d/store';
+import { jwtVerify, SignJWT } from 'jose';
 
-import { type AccessTokenSettings, signAccessToken, type SigningKey } from '@g3d/auth';
-import { AppError, badUserInput } from '@g3d/errors';
+import type { AuditLog } from '../audit/audit.log.ts';
+import type { PasswordPolicy } from '../passwords/policy.ts';
+import { cleanSecret, MAX_SECRET_LENGTH, normalizeEmail } from '../shared/input.ts';
+import type { CredentialsRepository, UserRecord, UsersRepository } from '../users/users.repository.ts';
+import type { LoginThrottle } from './login-throttle.ts';
+import { hashPassword, needsRehash, verifyAgainstDummy, verifyPassword } from './passwords.ts';
+import type { IssuedTokens, SessionService } from './sessions.service.ts';
 
-import type { CredentialsRepository, UserRecord } from '../users/users.repository.ts';
-import { verifyAgainstDummy, verifyPassword } from './passwords.ts';
-
-export const MAX_EMAIL_LENGTH = 254;
-export const MAX_PASSWORD_LENGTH = 1024;
-
-const hasControlCharacters = (value: string) =>
-  [...value].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f);
-
-export function normalizeEmail(raw: string): string {
-  const email = raw.trim().toLowerCase();
-  if (email.length > MAX_EMAIL_LENGTH || hasControlCharacters(email) || !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email)) {
-    throw badUserInput('Invalid email address', 'email');
-  }
-  return email;
+/** The second factor, provided by the MFA module. */
+export interface SecondFactor {
+  /** Checks a TOTP or backup code for the user; records use (replay-proof) and audits. */
+  verify(userId: string, code: string, client: ClientInfo): Promise<boolean>;
 }
+
+const MFA_TOKEN_TYPE = 'mfa-challenge+jwt';
+const MFA_TOKEN_TTL_S = 300;
+const MFA_ATTEMPTS_PER_CHALLENGE = 5;
 
 export class AuthService {
   constructor(
-    private readonly credentials: CredentialsRepository,
-    private readonly signingKey: SigningKey,
-    private readonly tokens: AccessTokenSettings,
+    private readonly deps: {
+      users: UsersRepository;
+      credentials: CredentialsRepository;
+      sessions: SessionService;
+      throttle: LoginThrottle;
+      audit: AuditLog;
+      store: Store;
+      policy: PasswordPolicy;
+      signingKey: SigningKey;
+      issuer: string;
+      secondFactor: () => SecondFactor;
+    },
   ) {}
 
-  async login(input: {
-    email: string;
-    password: string;
-  }): Promise<{ accessToken: string; expiresIn: number; user: UserRecord }> {
+  async login(input: { email: string; password: string }, client: ClientInfo): Promise<IssuedTokens> {
     const email = normalizeEmail(input.email);
-    if (input.password.length === 0 || input.password.length > MAX_PASSWORD_LENGTH) {
+    if (input.password.length === 0 || input.password.length > MAX_SECRET_LENGTH)
       throw badUserInput('Invalid password', 'password');
+    const ticket = await this.deps.throttle.begin(email, client.ip);
+    if (!ticket.ok) {
+      if (ticket.lockedNow) {
+        const user = await this.deps.users.findByEmail(email);
+        await this.deps.audit.record({ type: 'login.locked', userId: user?.id ?? null, client, metadata: { email } });
+      }
+      throw new AppError('RATE_LIMITED', 'Too many attempts; try again later', {
+        retryAfterSeconds: ticket.retryAfterSeconds,
+      });
     }
-    const found = await this.credentials.findByEmail(email);
-    // Same work and same answer for an unknown email and a wrong password.
+    const found = await this.deps.credentials.findByEmail(email);
+    // Same work and the same answer for an unknown email and a wrong password.
     const ok = found
       ? await verifyPassword(found.passwordHash, input.password)
       : await verifyAgainstDummy(input.password);
-    if (!found || !ok) throw new AppError('UNAUTHENTICATED', 'Invalid email or password');
-    const { passwordHash: _hash, ...user } = found;
-    const accessToken = await signAccessToken(this.signingKey, this.tokens, {
-      userId: user.id,
-      sessionId: randomUUID(),
-      organizationId: null,
-      roles: user.roles,
-      scopes: [],
+    if (!found || !ok) {
+      await this.deps.audit.record({ type: 'login.failed', userId: found?.id ?? null, client, metadata: { email } });
+      throw unauthenticated('Invalid email or password');
+    }
+    await this.deps.throttle.succeeded(email);
+    if (needsRehash(found.passwordHash)) {
+      // Parameters changed since this hash was made: upgrade it now that we have the password.
+      await this.deps.credentials.setPasswordHash(found.id, await hashPassword(input.password));
+    }
+    const user = (await this.deps.users.findById(found.id)) as UserRecord;
+    if (!user.emailVerified)
+      throw new AppError('FORBIDDEN', 'Verify your email address first', { reason: 'EMAIL_NOT_VERIFIED' });
+    if (user.mfaEnabled) {
+      await this.deps.audit.record({ type: 'login.mfa_required', userId: user.id, client });
+      throw new AppError('MFA_REQUIRED', 'A second factor is required', { mfaToken: await this.mfaToken(user.id) });
+    }
+    return this.finish(user, client);
+  }
+
+  async loginWithMfa(input: { mfaToken: string; code: string }, client: ClientInfo): Promise<IssuedTokens> {
+    const token = cleanSecret(input.mfaToken, 'mfaToken');
+    const code = cleanSecret(input.code, 'code');
+    const challenge = await this.readMfaToken(token);
+    // Bounded guesses per challenge, counted before checking (concurrent guesses cannot exceed it).
+    const attempts = await this.deps.store.incr(`mfa:attempts:${challenge.jti}`, { ttlMs: MFA_TOKEN_TTL_S * 1000 });
+    if (attempts > MFA_ATTEMPTS_PER_CHALLENGE) throw unauthenticated('Too many codes for this sign-in; start again');
+    const user = await this.deps.users.findById(challenge.userId);
+    if (!user?.mfaEnabled) throw unauthenticated('Invalid or expired MFA token');
+    if (!(await this.deps.secondFactor().verify(user.id, code, client))) throw unauthenticated('Invalid code');
+    // A challenge completes once.
+    if (!(await this.deps.store.setIfAbsent(`mfa:done:${challenge.jti}`, '1', { ttlMs: MFA_TOKEN_TTL_S * 1000 }))) {
+      throw unauthenticated('Invalid or expired MFA token');
+    }
+    return this.finish(user, client);
+  }
+
+  private async finish(user: UserRecord, client: ClientInfo): Promise<IssuedTokens> {
+    const tokens = await this.deps.sessions.start(user, client);
+    await this.deps.audit.record({ type: 'login.succeeded', userId: user.id, client });
+    return tokens;
+  }
+
+  private mfaToken(userId: string): Promise<string> {
+    return new SignJWT({})
+      .setProtectedHeader({ alg: 'EdDSA', typ: MFA_TOKEN_TYPE, kid: this.deps.signingKey.kid })
+      .setIssuer(this.deps.issuer)
+      .setAudience('g3d-mfa')
+      .setSubject(userId)
+      .setJti(crypto.randomUUID())
+      .setIssuedAt()
+      .setExpirationTime(`${MFA_TOKEN_TTL_S}s`)
+      .sign(this.deps.signingKey.privateKey);
+  }
+
+  private async readMfaToken(token: string): Promise<{ userId: string; jti: string }> {
+    try {
+      const { payload } = await jwtVerify(token, this.deps.signingKey.publicKey, {
+        algorithms: ['EdDSA'],
+        typ: MFA_TOKEN_TYPE,
+        issuer: this.deps.issuer,
+        audience: 'g3d-mfa',
+        requiredClaims: ['sub', 'jti', 'exp'],
+      });
+      return { userId: payload.sub as string, jti: payload.jti as string };
+    } catch {
+      throw unauthenticated('Invalid or expired MFA token');
+    }
+  }
+
+  async changePassword(
+    userId: string,
+    sessionId: string | null,
+    input: { currentPassword: string; newPassword: string; endOtherSessions: boolean },
+    client: ClientInfo,
+  ): Promise<void> {
+    const found = await this.deps.credentials.findById(userId);
+    if (!found) throw unauthenticated();
+    if (
+      input.currentPassword.length > MAX_SECRET_LENGTH ||
+      !(await verifyPassword(found.passwordHash, input.currentPassword))
+    ) {
+      throw forbidden('The current password is wrong');
+    }
+    const problem = this.deps.policy.check(input.newPassword, {
+      email: found.email,
+      names: [found.firstName, found.lastName, found.displayName],
     });
-    return { accessToken, expiresIn: this.tokens.ttlSeconds, user };
+    if (problem) throw badUserInput(problem.message, 'newPassword');
+    await this.deps.credentials.setPasswordHash(userId, await hashPassword(input.newPassword));
+    const ended = input.endOtherSessions ? await this.deps.sessions.revokeAll(userId, 'password_change', sessionId) : 0;
+    await this.deps.audit.record({ type: 'password.changed', userId, client, metadata: { endedSessions: ended } });
   }
 }

@@ -1,8 +1,8 @@
-// The only place identity's user table is touched. Credential reads (password hashes) are kept apart from
-// ordinary reads so a resolver can never select a hash by accident.
-import type { PrismaClient } from '@g3d/db';
+// The only place identity's users table is touched. Credential reads (password hash, MFA secret) are kept
+// apart from ordinary reads so a resolver can never select them by accident.
+import type { Prisma, PrismaClient } from '@g3d/db';
 
-const publicColumns = {
+export const publicColumns = {
   id: true,
   email: true,
   firstName: true,
@@ -10,47 +10,79 @@ const publicColumns = {
   displayName: true,
   emailVerified: true,
   roles: true,
+  mfaEnabled: true,
+  lastLoginAt: true,
+  preferences: true,
+  gdprConsent: true,
+  gdprConsentAt: true,
+  ccpaOptOut: true,
+  ccpaOptOutAt: true,
+  termsAcceptedAt: true,
+  privacyAcceptedAt: true,
+  erasedAt: true,
   createdAt: true,
-} as const;
+} as const satisfies Prisma.UserSelect;
 
-export type UserRecord = {
-  id: string;
-  email: string;
-  firstName: string;
-  lastName: string;
-  displayName: string;
-  emailVerified: boolean;
-  roles: string[];
-  createdAt: Date;
-};
+export type UserRecord = Prisma.UserGetPayload<{ select: typeof publicColumns }>;
+
+const credentialColumns = { ...publicColumns, passwordHash: true, mfaSecret: true, mfaLastTimeStep: true } as const;
+export type UserCredentials = Prisma.UserGetPayload<{ select: typeof credentialColumns }>;
+
+type Db = PrismaClient | Prisma.TransactionClient;
 
 export class UsersRepository {
   constructor(private readonly prisma: PrismaClient) {}
 
-  async findByIds(ids: readonly string[]): Promise<UserRecord[]> {
-    return this.prisma.user.findMany({ where: { id: { in: [...ids] } }, select: publicColumns });
+  /** Live (not erased) users by id. */
+  findByIds(ids: readonly string[]): Promise<UserRecord[]> {
+    return this.prisma.user.findMany({ where: { id: { in: [...ids] }, erasedAt: null }, select: publicColumns });
   }
 
-  async count(): Promise<number> {
+  findById(id: string): Promise<UserRecord | null> {
+    return this.prisma.user.findFirst({ where: { id, erasedAt: null }, select: publicColumns });
+  }
+
+  findByEmail(email: string): Promise<UserRecord | null> {
+    return this.prisma.user.findFirst({ where: { email, erasedAt: null }, select: publicColumns });
+  }
+
+  count(): Promise<number> {
     return this.prisma.user.count();
   }
 
-  async create(data: {
-    email: string;
-    passwordHash: string;
-    displayName: string;
-    roles: string[];
-    emailVerified: boolean;
-  }): Promise<UserRecord> {
-    return this.prisma.user.create({ data, select: publicColumns });
+  create(data: Prisma.UserCreateInput, db: Db = this.prisma): Promise<UserRecord> {
+    return db.user.create({ data, select: publicColumns });
+  }
+
+  update(id: string, data: Prisma.UserUpdateInput, db: Db = this.prisma): Promise<UserRecord> {
+    return db.user.update({ where: { id }, data, select: publicColumns });
   }
 }
 
-/** Reads credentials. Used by login only. */
+/** Reads and writes credentials. Used by login, password and MFA flows only. */
 export class CredentialsRepository {
   constructor(private readonly prisma: PrismaClient) {}
 
-  async findByEmail(email: string): Promise<(UserRecord & { passwordHash: string }) | null> {
-    return this.prisma.user.findUnique({ where: { email }, select: { ...publicColumns, passwordHash: true } });
+  findByEmail(email: string): Promise<UserCredentials | null> {
+    return this.prisma.user.findFirst({ where: { email, erasedAt: null }, select: credentialColumns });
+  }
+
+  findById(id: string): Promise<UserCredentials | null> {
+    return this.prisma.user.findFirst({ where: { id, erasedAt: null }, select: credentialColumns });
+  }
+
+  setPasswordHash(id: string, passwordHash: string, db: Db = this.prisma) {
+    return db.user.update({ where: { id }, data: { passwordHash, passwordChangedAt: new Date() } });
+  }
+
+  /**
+   * Records a TOTP time step as used, only if it is newer than the last one: atomic, so two concurrent
+   * requests with the same code cannot both pass. False means replay.
+   */
+  async claimTimeStep(id: string, timeStep: number): Promise<boolean> {
+    const claimed = await this.prisma.$executeRaw`
+      UPDATE "identity"."users" SET "mfa_last_time_step" = ${BigInt(timeStep)}
+      WHERE "id" = ${id}::uuid AND ("mfa_last_time_step" IS NULL OR "mfa_last_time_step" < ${BigInt(timeStep)})`;
+    return claimed === 1;
   }
 }

@@ -1,0 +1,181 @@
+// Sessions and tokens. A session is one login and one refresh-token family. Access tokens are short-lived
+// JWTs; refresh tokens are opaque, stored as SHA-256, rotated on every use. A rotated refresh token presented
+// again after the grace window is treated as stolen and ends the whole session.
+import {
+  type AccessTokenSettings,
+  type ClientInfo,
+  revokedSessionKey,
+  signAccessToken,
+  type SigningKey,
+} from '@g3d/auth';
+import type { Prisma, PrismaClient } from '@g3d/db';
+import { unauthenticated } from '@g3d/errors';
+import type { Store } from '@g3d/store';
+
+import type { AuditLog } from '../audit/audit.log.ts';
+import { randomSecret, sha256 } from '../shared/secrets.ts';
+import type { UserRecord } from '../users/users.repository.ts';
+
+export interface SessionSettings {
+  access: AccessTokenSettings;
+  /** Absolute lifetime of a session (and so of its refresh tokens). */
+  sessionTtlSeconds: number;
+  /**
+   * Concurrent refreshes: a rotated token presented again within this many seconds gets fresh tokens
+   * instead of ending the session (two tabs refreshing at once). Documented in the README.
+   */
+  refreshGraceSeconds: number;
+}
+
+export interface IssuedTokens {
+  accessToken: string;
+  tokenType: 'Bearer';
+  expiresIn: number;
+  refreshToken: string;
+  refreshExpiresIn: number;
+  user: UserRecord;
+}
+
+export type RevokeReason =
+  'logout' | 'user' | 'password_reset' | 'password_change' | 'refresh_reuse' | 'erasure' | 'admin';
+
+type Db = PrismaClient | Prisma.TransactionClient;
+
+export class SessionService {
+  constructor(
+    private readonly prisma: PrismaClient,
+    private readonly store: Store,
+    private readonly signingKey: SigningKey,
+    private readonly settings: SessionSettings,
+    private readonly audit: AuditLog,
+  ) {}
+
+  async start(user: UserRecord, client: ClientInfo): Promise<IssuedTokens> {
+    const expiresAt = new Date(Date.now() + this.settings.sessionTtlSeconds * 1000);
+    const refreshToken = `rt_${randomSecret()}`;
+    const session = await this.prisma.session.create({
+      data: {
+        userId: user.id,
+        userAgent: client.userAgent,
+        ip: client.ip,
+        expiresAt,
+        refreshTokens: { create: { tokenHash: sha256(refreshToken), expiresAt } },
+      },
+    });
+    await this.prisma.user.update({ where: { id: user.id }, data: { lastLoginAt: new Date() } });
+    return this.issue(user, session, refreshToken);
+  }
+
+  async refresh(rawToken: string, client: ClientInfo, loadUser: (id: string) => Promise<UserRecord | null>) {
+    const token = await this.prisma.refreshToken.findUnique({
+      where: { tokenHash: sha256(rawToken) },
+      include: { session: true },
+    });
+    const now = Date.now();
+    if (
+      !token ||
+      token.session.revokedAt ||
+      token.session.expiresAt.getTime() <= now ||
+      token.expiresAt.getTime() <= now
+    ) {
+      throw unauthenticated('Invalid or expired refresh token');
+    }
+    const session = token.session;
+    if (token.rotatedAt === null) {
+      // Claim the rotation atomically: of two concurrent refreshes with this token, one wins here.
+      const claimed = await this.prisma.refreshToken.updateMany({
+        where: { id: token.id, rotatedAt: null },
+        data: { rotatedAt: new Date(now) },
+      });
+      if (claimed.count === 0) token.rotatedAt = new Date(now);
+    }
+    if (token.rotatedAt !== null && now - token.rotatedAt.getTime() > this.settings.refreshGraceSeconds * 1000) {
+      await this.revoke(session.id, 'refresh_reuse');
+      await this.audit.record({
+        type: 'refresh_token.reused',
+        userId: session.userId,
+        client,
+        metadata: { sessionId: session.id },
+      });
+      throw unauthenticated('Refresh token reuse detected; the session has been ended');
+    }
+    const user = await loadUser(session.userId);
+    if (!user) throw unauthenticated('Invalid or expired refresh token');
+    const refreshToken = `rt_${randomSecret()}`;
+    await this.prisma.$transaction([
+      this.prisma.refreshToken.create({
+        data: { sessionId: session.id, tokenHash: sha256(refreshToken), expiresAt: session.expiresAt },
+      }),
+      this.prisma.session.update({
+        where: { id: session.id },
+        data: { lastUsedAt: new Date(now), ip: client.ip || session.ip },
+      }),
+    ]);
+    return this.issue(user, session, refreshToken);
+  }
+
+  private async issue(
+    user: UserRecord,
+    session: { id: string; organizationId: string | null; expiresAt: Date },
+    refreshToken: string,
+  ): Promise<IssuedTokens> {
+    const accessToken = await signAccessToken(this.signingKey, this.settings.access, {
+      userId: user.id,
+      sessionId: session.id,
+      organizationId: session.organizationId,
+      roles: user.roles,
+      scopes: [],
+    });
+    return {
+      accessToken,
+      tokenType: 'Bearer',
+      expiresIn: this.settings.access.ttlSeconds,
+      refreshToken,
+      refreshExpiresIn: Math.max(0, Math.floor((session.expiresAt.getTime() - Date.now()) / 1000)),
+      user,
+    };
+  }
+
+  /** Ends a session: its refresh tokens stop working now, its access tokens at the gateway within a second. */
+  async revoke(sessionId: string, reason: RevokeReason, db: Db = this.prisma): Promise<boolean> {
+    const result = await db.session.updateMany({
+      where: { id: sessionId, revokedAt: null },
+      data: { revokedAt: new Date(), revokedReason: reason },
+    });
+    await this.markRevoked([sessionId]);
+    return result.count > 0;
+  }
+
+  /** Ends every live session of a user, except `keep`; returns how many were ended. */
+  async revokeAll(userId: string, reason: RevokeReason, keep?: string | null): Promise<number> {
+    const sessions = await this.prisma.session.findMany({
+      where: { userId, revokedAt: null, ...(keep ? { id: { not: keep } } : {}) },
+      select: { id: true },
+    });
+    if (sessions.length === 0) return 0;
+    const ids = sessions.map((s) => s.id);
+    await this.prisma.session.updateMany({
+      where: { id: { in: ids }, revokedAt: null },
+      data: { revokedAt: new Date(), revokedReason: reason },
+    });
+    await this.markRevoked(ids);
+    return ids.length;
+  }
+
+  private async markRevoked(sessionIds: string[]): Promise<void> {
+    // Long enough to outlive every access token of the session.
+    const ttlMs = (this.settings.access.ttlSeconds + 60) * 1000;
+    await Promise.all(sessionIds.map((id) => this.store.set(revokedSessionKey(id), '1', { ttlMs })));
+  }
+
+  listActive(userId: string) {
+    return this.prisma.session.findMany({
+      where: { userId, revokedAt: null, expiresAt: { gt: new Date() } },
+      orderBy: { lastUsedAt: 'desc' },
+    });
+  }
+
+  findActive(sessionId: string) {
+    return this.prisma.session.findFirst({ where: { id: sessionId, revokedAt: null, expiresAt: { gt: new Date() } } });
+  }
+}

@@ -1,0 +1,149 @@
+// TOTP second factor (RFC 6238) with backup codes. The secret is encrypted at rest (secret-box, bound to the
+// user id); a code is accepted once per time step, enforced by an atomic compare-and-set in the database.
+import type { ClientInfo } from '@g3d/auth';
+import type { PrismaClient } from '@g3d/db';
+import { badUserInput, conflict, forbidden, unauthenticated } from '@g3d/errors';
+
+import type { AuditLog } from '../audit/audit.log.ts';
+import type { SecondFactor } from '../auth/auth.service.ts';
+import { verifyPassword } from '../auth/passwords.ts';
+import { cleanSecret, MAX_SECRET_LENGTH } from '../shared/input.ts';
+import type { CredentialsRepository } from '../users/users.repository.ts';
+import { generateBackupCodes, hashBackupCode, normalizeBackupCode } from './backup-codes.ts';
+import type { SecretBox } from './secret-box.ts';
+import { generateTotpSecret, otpauthUri, qrCodeDataUrl, verifyTotp } from './totp.ts';
+
+const TOTP_CODE = /^[0-9]{6}$/;
+
+export class MfaService implements SecondFactor {
+  constructor(
+    private readonly deps: {
+      prisma: PrismaClient;
+      credentials: CredentialsRepository;
+      audit: AuditLog;
+      secretBox: SecretBox;
+      issuer: string;
+    },
+  ) {}
+
+  async beginEnrollment(userId: string, password: string, client: ClientInfo) {
+    const user = await this.deps.credentials.findById(userId);
+    if (!user) throw unauthenticated();
+    await this.requirePassword(user.passwordHash, password);
+    if (user.mfaEnabled) throw conflict('MFA is already enabled; disable it first to enrol a new device');
+    const secret = generateTotpSecret();
+    await this.deps.prisma.user.update({
+      where: { id: userId },
+      data: { mfaSecret: this.deps.secretBox.seal(secret, userId), mfaLastTimeStep: null },
+    });
+    await this.deps.audit.record({ type: 'mfa.enrollment_started', userId, client });
+    const uri = otpauthUri({ secret, accountName: user.email, issuer: this.deps.issuer });
+    return { secret, otpauthUri: uri, qrCodeDataUrl: await qrCodeDataUrl(uri) };
+  }
+
+  async confirmEnrollment(userId: string, rawCode: string, client: ClientInfo) {
+    const user = await this.deps.credentials.findById(userId);
+    if (!user) throw unauthenticated();
+    if (user.mfaEnabled) throw conflict('MFA is already enabled');
+    if (!user.mfaSecret) throw badUserInput('Start enrolment first (beginMfaEnrollment)', 'code');
+    if (!(await this.checkTotp(userId, user.mfaSecret, user.mfaLastTimeStep, rawCode, client))) {
+      throw badUserInput('Invalid code', 'code');
+    }
+    const codes = generateBackupCodes();
+    await this.deps.prisma.$transaction(async (tx) => {
+      await tx.user.update({ where: { id: userId }, data: { mfaEnabled: true, mfaEnabledAt: new Date() } });
+      await tx.backupCode.deleteMany({ where: { userId } });
+      await tx.backupCode.createMany({
+        data: codes.map((code) => ({ userId, codeHash: hashBackupCode(normalizeBackupCode(code) as string) })),
+      });
+      await this.deps.audit.record({ type: 'mfa.enabled', userId, client }, tx);
+    });
+    return { codes };
+  }
+
+  /** The second factor at login (and for sensitive changes): a TOTP code or an unused backup code. */
+  async verify(userId: string, rawCode: string, client: ClientInfo): Promise<boolean> {
+    const code = rawCode.trim();
+    const user = await this.deps.credentials.findById(userId);
+    if (!user?.mfaEnabled || !user.mfaSecret) return false;
+    if (TOTP_CODE.test(code)) return this.checkTotp(userId, user.mfaSecret, user.mfaLastTimeStep, code, client);
+    const normalized = normalizeBackupCode(code);
+    if (!normalized) {
+      await this.deps.audit.record({ type: 'mfa.code_rejected', userId, client });
+      return false;
+    }
+    const used = await this.deps.prisma.backupCode.updateMany({
+      where: { userId, codeHash: hashBackupCode(normalized), usedAt: null },
+      data: { usedAt: new Date() },
+    });
+    if (used.count !== 1) {
+      await this.deps.audit.record({ type: 'mfa.code_rejected', userId, client, metadata: { kind: 'backup' } });
+      return false;
+    }
+    const left = await this.deps.prisma.backupCode.count({ where: { userId, usedAt: null } });
+    await this.deps.audit.record({ type: 'mfa.backup_code_used', userId, client, metadata: { remaining: left } });
+    return true;
+  }
+
+  async regenerateBackupCodes(userId: string, code: string, client: ClientInfo) {
+    if (!(await this.verify(userId, cleanSecret(code, 'code'), client))) throw forbidden('Invalid code');
+    const codes = generateBackupCodes();
+    await this.deps.prisma.$transaction(async (tx) => {
+      await tx.backupCode.deleteMany({ where: { userId } });
+      await tx.backupCode.createMany({
+        data: codes.map((c) => ({ userId, codeHash: hashBackupCode(normalizeBackupCode(c) as string) })),
+      });
+      await this.deps.audit.record({ type: 'mfa.backup_codes_regenerated', userId, client }, tx);
+    });
+    return { codes };
+  }
+
+  async disable(userId: string, password: string, code: string, client: ClientInfo): Promise<void> {
+    const user = await this.deps.credentials.findById(userId);
+    if (!user) throw unauthenticated();
+    if (!user.mfaEnabled) throw conflict('MFA is not enabled');
+    await this.requirePassword(user.passwordHash, password);
+    if (!(await this.verify(userId, cleanSecret(code, 'code'), client))) throw forbidden('Invalid code');
+    await this.deps.prisma.$transaction(async (tx) => {
+      await tx.user.update({
+        where: { id: userId },
+        data: { mfaEnabled: false, mfaEnabledAt: null, mfaSecret: null, mfaLastTimeStep: null },
+      });
+      await tx.backupCode.deleteMany({ where: { userId } });
+      await this.deps.audit.record({ type: 'mfa.disabled', userId, client }, tx);
+    });
+  }
+
+  private async requirePassword(passwordHash: string, password: string) {
+    if (
+      password.length === 0 ||
+      password.length > MAX_SECRET_LENGTH ||
+      !(await verifyPassword(passwordHash, password))
+    ) {
+      throw forbidden('The password is wrong');
+    }
+  }
+
+  /** Verifies a TOTP code and claims its time step; a valid code whose step was already used is a replay. */
+  private async checkTotp(userId: string, sealed: string, lastStep: bigint | null, code: string, client: ClientInfo) {
+    const secret = this.deps.secretBox.open(sealed, userId);
+    const result = await verifyTotp({ secret, code, lastTimeStep: null });
+    if (!result.valid) {
+      await this.deps.audit.record({ type: 'mfa.code_rejected', userId, client });
+      return false;
+    }
+    const fresh =
+      (lastStep === null || BigInt(result.timeStep) > lastStep) &&
+      (await this.deps.credentials.claimTimeStep(userId, result.timeStep));
+    if (!fresh) {
+      await this.deps.audit.record({
+        type: 'mfa.code_replayed',
+        userId,
+        client,
+        metadata: { timeStep: result.timeStep },
+      });
+      return false;
+    }
+    return true;
+  }
+}

@@ -1,0 +1,221 @@
+// Registration with email verification, and password reset. Neither flow reveals whether an address has an
+// account: the answer is the same, and an existing address gets a notice mail instead of a new account.
+import type { ClientInfo } from '@g3d/auth';
+import type { Prisma, PrismaClient } from '@g3d/db';
+import { AppError, badUserInput } from '@g3d/errors';
+import type { Store } from '@g3d/store';
+
+import type { AuditLog } from '../audit/audit.log.ts';
+import { hashPassword } from '../auth/passwords.ts';
+import type { SessionService } from '../auth/sessions.service.ts';
+import type { Mailer } from '../mail/mailer.ts';
+import {
+  emailAlreadyRegisteredMail,
+  passwordChangedMail,
+  resetPasswordMail,
+  verifyEmailMail,
+} from '../mail/templates.ts';
+import type { PasswordPolicy } from '../passwords/policy.ts';
+import { cleanName, cleanSecret, normalizeEmail } from '../shared/input.ts';
+import { randomSecret, sha256 } from '../shared/secrets.ts';
+import type { UsersRepository } from '../users/users.repository.ts';
+
+const VERIFY_TTL_MS = 24 * 60 * 60_000;
+const RESET_TTL_MS = 30 * 60_000;
+/** Mails per address per hour (resend, reset): enough for a person, useless for flooding. */
+const MAILS_PER_HOUR = 3;
+
+export const REGISTRATION_MESSAGE =
+  'Thanks! If this address can be registered, a confirmation link is on its way. Check your inbox.';
+
+export interface RegisterInput {
+  email: string;
+  password: string;
+  firstName: string;
+  lastName: string;
+  displayName?: string | null;
+  acceptTerms: boolean;
+  acceptPrivacyPolicy: boolean;
+  gdprConsent: boolean;
+}
+
+type Purpose = 'verify_email' | 'reset_password';
+
+export class RegistrationService {
+  constructor(
+    private readonly deps: {
+      prisma: PrismaClient;
+      users: UsersRepository;
+      sessions: SessionService;
+      audit: AuditLog;
+      mailer: Mailer;
+      store: Store;
+      policy: PasswordPolicy;
+      /** Base URL of the web app that handles /verify-email and /reset-password links. */
+      appUrl: string;
+    },
+  ) {}
+
+  async register(input: RegisterInput, client: ClientInfo): Promise<string> {
+    const email = normalizeEmail(input.email);
+    const firstName = cleanName(input.firstName, 'firstName', { required: true });
+    const lastName = cleanName(input.lastName, 'lastName', { required: true });
+    const displayName = cleanName(input.displayName ?? '', 'displayName') || `${firstName} ${lastName}`;
+    if (!input.acceptTerms) throw badUserInput('The terms of service must be accepted', 'acceptTerms');
+    if (!input.acceptPrivacyPolicy) throw badUserInput('The privacy policy must be accepted', 'acceptPrivacyPolicy');
+    const problem = this.deps.policy.check(input.password, { email, names: [firstName, lastName, displayName] });
+    if (problem) throw badUserInput(problem.message, 'password');
+    await this.limitMails(`register:${email}`);
+    // Hash before looking the address up: both paths cost the same time.
+    const passwordHash = await hashPassword(input.password);
+    const now = new Date();
+    const created = await this.deps.prisma
+      .$transaction(async (tx) => {
+        if (await tx.user.findUnique({ where: { email }, select: { id: true } })) return null;
+        const user = await this.deps.users.create(
+          {
+            email,
+            passwordHash,
+            firstName,
+            lastName,
+            displayName,
+            gdprConsent: input.gdprConsent,
+            gdprConsentAt: input.gdprConsent ? now : null,
+            termsAcceptedAt: now,
+            privacyAcceptedAt: now,
+          },
+          tx,
+        );
+        const token = await this.createToken(user.id, 'verify_email', VERIFY_TTL_MS, tx);
+        await this.deps.audit.record({ type: 'user.registered', userId: user.id, client }, tx);
+        return { user, token };
+      })
+      .catch((error: unknown) => {
+        // Two registrations of one new address at once: the loser sees the unique constraint.
+        if ((error as { code?: string }).code === 'P2002') return null;
+        throw error;
+      });
+    if (created) {
+      await this.deps.mailer.send(
+        verifyEmailMail({ to: email, link: this.link('verify-email', created.token), expiresInHours: 24 }),
+      );
+    } else {
+      const existing = await this.deps.users.findByEmail(email);
+      await this.deps.audit.record({ type: 'user.registration_existing_email', userId: existing?.id ?? null, client });
+      await this.deps.mailer.send(
+        emailAlreadyRegisteredMail({
+          to: email,
+          loginLink: this.link('login'),
+          resetLink: this.link('reset-password'),
+        }),
+      );
+    }
+    return REGISTRATION_MESSAGE;
+  }
+
+  async verifyEmail(rawToken: string, client: ClientInfo): Promise<void> {
+    const userId = await this.consumeToken(cleanSecret(rawToken, 'token'), 'verify_email', async (tx, id) => {
+      await tx.user.update({ where: { id }, data: { emailVerified: true, emailVerifiedAt: new Date() } });
+      await this.deps.audit.record({ type: 'user.email_verified', userId: id, client }, tx);
+    });
+    if (!userId) throw badUserInput('Invalid or expired verification link', 'token');
+  }
+
+  async resendVerification(rawEmail: string): Promise<void> {
+    const email = normalizeEmail(rawEmail);
+    await this.limitMails(`resend:${email}`);
+    const user = await this.deps.users.findByEmail(email);
+    if (!user || user.emailVerified) return;
+    const token = await this.createToken(user.id, 'verify_email', VERIFY_TTL_MS);
+    await this.deps.mailer.send(
+      verifyEmailMail({ to: email, link: this.link('verify-email', token), expiresInHours: 24 }),
+    );
+  }
+
+  async requestPasswordReset(rawEmail: string, client: ClientInfo): Promise<void> {
+    const email = normalizeEmail(rawEmail);
+    await this.limitMails(`reset:${email}`);
+    const user = await this.deps.users.findByEmail(email);
+    if (!user) return;
+    const token = await this.createToken(user.id, 'reset_password', RESET_TTL_MS);
+    await this.deps.audit.record({ type: 'password.reset_requested', userId: user.id, client });
+    await this.deps.mailer.send(
+      resetPasswordMail({ to: email, link: this.link('reset-password', token), expiresInMinutes: 30 }),
+    );
+  }
+
+  async resetPassword(input: { token: string; newPassword: string }, client: ClientInfo): Promise<void> {
+    const token = cleanSecret(input.token, 'token');
+    const tokenRow = await this.deps.prisma.userToken.findUnique({
+      where: { tokenHash: sha256(token) },
+      include: { user: { select: { email: true, firstName: true, lastName: true, displayName: true } } },
+    });
+    // Check the new password before spending the token, so a weak choice does not burn the link.
+    if (tokenRow) {
+      const { email, firstName, lastName, displayName } = tokenRow.user;
+      const problem = this.deps.policy.check(input.newPassword, { email, names: [firstName, lastName, displayName] });
+      if (problem) throw badUserInput(problem.message, 'newPassword');
+    }
+    const passwordHash = await hashPassword(input.newPassword);
+    const userId = await this.consumeToken(token, 'reset_password', async (tx, id) => {
+      await tx.user.update({ where: { id }, data: { passwordHash, passwordChangedAt: new Date() } });
+      await this.deps.audit.record({ type: 'password.reset', userId: id, client }, tx);
+    });
+    if (!userId) throw badUserInput('Invalid or expired reset link', 'token');
+    await this.deps.sessions.revokeAll(userId, 'password_reset');
+    const user = await this.deps.users.findById(userId);
+    if (user) await this.deps.mailer.send(passwordChangedMail({ to: user.email }));
+  }
+
+  private async createToken(
+    userId: string,
+    purpose: Purpose,
+    ttlMs: number,
+    db: Prisma.TransactionClient | PrismaClient = this.deps.prisma,
+  ) {
+    const token = randomSecret();
+    await db.userToken.create({
+      data: { userId, purpose, tokenHash: sha256(token), expiresAt: new Date(Date.now() + ttlMs) },
+    });
+    return token;
+  }
+
+  /**
+   * Spends a single-use token and applies `effect` in the same transaction. The conditional update makes
+   * the token usable once even under concurrent use. Returns the user id, or null when invalid.
+   */
+  private async consumeToken(
+    token: string,
+    purpose: Purpose,
+    effect: (tx: Prisma.TransactionClient, userId: string) => Promise<void>,
+  ): Promise<string | null> {
+    const tokenHash = sha256(token);
+    return this.deps.prisma.$transaction(async (tx) => {
+      const row = await tx.userToken.findUnique({ where: { tokenHash } });
+      if (!row || row.purpose !== purpose || row.usedAt || row.expiresAt.getTime() <= Date.now()) return null;
+      const spent = await tx.userToken.updateMany({
+        where: { id: row.id, usedAt: null },
+        data: { usedAt: new Date() },
+      });
+      if (spent.count !== 1) return null;
+      await effect(tx, row.userId);
+      return row.userId;
+    });
+  }
+
+  private async limitMails(key: string): Promise<void> {
+    const count = await this.deps.store.incr(`mail-limit:${key}`, { ttlMs: 60 * 60_000 });
+    if (count > MAILS_PER_HOUR) {
+      const ttl = (await this.deps.store.ttl(`mail-limit:${key}`)) ?? 3_600_000;
+      throw new AppError('RATE_LIMITED', 'Too many mails requested for this address; try again later', {
+        retryAfterSeconds: Math.ceil(ttl / 1000),
+      });
+    }
+  }
+
+  private link(path: string, token?: string): string {
+    const url = new URL(path, this.deps.appUrl.endsWith('/') ? this.deps.appUrl : `${this.deps.appUrl}/`);
+    if (token) url.searchParams.set('token', token);
+    return url.toString();
+  }
+}
