@@ -1,10 +1,14 @@
-// Authentication at the edge: a Bearer access token (JWT from identity, Ed25519) is verified and checked
-// against the revocation list in the shared store. No credentials → anonymous; bad credentials → 401.
-import { ANONYMOUS, type Caller, revokedSessionKey, verifyAccessToken } from '@g3d/auth';
+// Authentication at the edge. `Authorization: Bearer <access token>` (a JWT from identity, Ed25519) is verified
+// and its session checked against the revocation list in the shared store; `Authorization: Bearer g3d_…` or
+// `x-api-key: g3d_…` is an API key, verified by identity and checked for revocation. No credentials →
+// anonymous; bad credentials → 401.
+import { ANONYMOUS, type Caller, revokedApiKeyKey, revokedSessionKey, verifyAccessToken } from '@g3d/auth';
 import { errorBody } from '@g3d/errors';
 import type { Store } from '@g3d/store';
 import type express from 'express';
 import type { JWTVerifyGetKey } from 'jose';
+
+import type { ApiKeyVerifier } from './api-keys.ts';
 
 export interface PlatformAuth {
   mode: 'platform';
@@ -14,39 +18,59 @@ export interface PlatformAuth {
 }
 
 const BEARER = /^Bearer ([A-Za-z0-9._~+/=-]{1,8192})$/;
+const API_KEY_PREFIX = 'g3d_';
 
-export function authenticate(auth: PlatformAuth, store: Store): express.RequestHandler {
+class CredentialError extends Error {}
+
+export function authenticate(
+  auth: PlatformAuth,
+  store: Store,
+  verifyApiKey: ApiKeyVerifier | null,
+): express.RequestHandler {
   return (req, res, next) => {
     const header = req.header('authorization');
-    if (!header) {
+    const apiKeyHeader = req.header('x-api-key');
+    if (!header && !apiKeyHeader) {
       res.locals.caller = ANONYMOUS;
       next();
       return;
     }
-    const match = BEARER.exec(header);
-    if (!match?.[1]) {
-      res.status(401).json(errorBody('UNAUTHENTICATED', 'Malformed Authorization header'));
-      return;
+    let credential: { kind: 'jwt' | 'apiKey'; value: string };
+    if (header) {
+      const match = BEARER.exec(header);
+      if (!match?.[1]) {
+        res.status(401).json(errorBody('UNAUTHENTICATED', 'Malformed Authorization header'));
+        return;
+      }
+      credential = { kind: match[1].startsWith(API_KEY_PREFIX) ? 'apiKey' : 'jwt', value: match[1] };
+    } else {
+      credential = { kind: 'apiKey', value: apiKeyHeader as string };
     }
-    const token = match[1];
-    resolveCaller(auth, store, token).then(
+    const resolve =
+      credential.kind === 'jwt'
+        ? callerFromAccessToken(auth, store, credential.value)
+        : callerFromApiKey(verifyApiKey, store, credential.value, res.locals.requestId as string);
+    resolve.then(
       (caller) => {
         res.locals.caller = caller;
         next();
       },
       (error: unknown) => {
-        const message = error instanceof RevokedError ? 'Session revoked' : 'Invalid or expired access token';
-        res.status(401).json(errorBody('UNAUTHENTICATED', message));
+        if (error instanceof CredentialError) {
+          res.status(401).json(errorBody('UNAUTHENTICATED', error.message));
+        } else {
+          res.status(503).json(errorBody('SERVICE_UNAVAILABLE', 'Cannot verify credentials right now'));
+        }
       },
     );
   };
 }
 
-class RevokedError extends Error {}
-
-async function resolveCaller(auth: PlatformAuth, store: Store, token: string): Promise<Caller> {
-  const claims = await verifyAccessToken(auth.accessKeys, token, auth);
-  if (await store.get(revokedSessionKey(claims.sessionId))) throw new RevokedError();
+async function callerFromAccessToken(auth: PlatformAuth, store: Store, token: string): Promise<Caller> {
+  const claims = await verifyAccessToken(auth.accessKeys, token, auth).catch(() => {
+    throw new CredentialError('Invalid or expired access token');
+  });
+  if (await store.get(revokedSessionKey(claims.sessionId))) throw new CredentialError('Session revoked');
   return {
     kind: 'user',
     userId: claims.userId,
@@ -55,4 +79,17 @@ async function resolveCaller(auth: PlatformAuth, store: Store, token: string): P
     roles: claims.roles,
     scopes: claims.scopes,
   };
+}
+
+async function callerFromApiKey(
+  verify: ApiKeyVerifier | null,
+  store: Store,
+  key: string,
+  requestId: string,
+): Promise<Caller> {
+  if (!verify || key.length > 256 || !key.startsWith(API_KEY_PREFIX)) throw new CredentialError('Invalid API key');
+  const verified = await verify(key, requestId);
+  if (!verified) throw new CredentialError('Invalid API key');
+  if (await store.get(revokedApiKeyKey(verified.apiKeyId))) throw new CredentialError('API key revoked');
+  return verified.caller;
 }

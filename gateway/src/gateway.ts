@@ -23,6 +23,7 @@ import { createHttpServer, errorLoggingPlugin, httpErrorHandler, jsonBody, liste
 import type { Store } from '@g3d/store';
 import express from 'express';
 
+import { createApiKeyVerifier } from './api-keys.ts';
 import { authenticate, type PlatformAuth } from './authenticate.ts';
 import { disableApolloGatewayTelemetry } from './config.ts';
 import { type SubgraphEndpoint, subgraphEndpoints } from './supergraph.ts';
@@ -92,6 +93,8 @@ export function createGateway(options: GatewayOptions): GatewayService {
   const endpoints = subgraphEndpoints(options.supergraphSdl, options.subgraphUrls ?? {});
   const urls = new Map(endpoints.map((e) => [e.name, e.url]));
   const signingKey = options.auth.mode === 'platform' ? options.auth.signingKey : null;
+  const identityUrl = urls.get('identity');
+  const apiKeyVerifier = signingKey && identityUrl ? createApiKeyVerifier(identityUrl, signingKey) : null;
   let server: http.Server | undefined;
   let apollo: ApolloServer<GatewayContext> | undefined;
 
@@ -148,7 +151,7 @@ export function createGateway(options: GatewayOptions): GatewayService {
       app.use(
         '/graphql',
         identify,
-        options.auth.mode === 'platform' ? authenticate(options.auth, options.store) : anonymous,
+        options.auth.mode === 'platform' ? authenticate(options.auth, options.store, apiKeyVerifier) : anonymous,
         jsonBody(),
         expressMiddleware(apollo, {
           context: async ({ req, res }) => {

@@ -1,3 +1,4 @@
+export * from './api-keys.ts';
 export * from './authenticate.ts';
 export * from './gateway.ts';
 export * from './supergraph.ts';

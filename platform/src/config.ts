@@ -41,6 +41,8 @@ export const platformConfigSchema = commonConfigSchema.extend({
     .min(300)
     .max(365 * 86400)
     .default(30 * 86400),
+  /** A rotated refresh token presented again within this window gets fresh tokens (concurrent refreshes); later, it ends the session. */
+  REFRESH_GRACE_SECONDS: z.coerce.number({ error: 'must be a number of seconds' }).int().min(0).max(60).default(10),
   /** The web app that handles the links in mails (/verify-email, /reset-password). */
   APP_URL: url(['http:', 'https:']).default('http://127.0.0.1:4000'),
   /** SMTP server for outgoing mail (smtp:// or smtps://); unset: mail stays in the outbox (development mailbox). */

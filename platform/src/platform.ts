@@ -312,6 +312,7 @@ function buildSubgraph(
             ttlSeconds: config.ACCESS_TOKEN_TTL_SECONDS,
           },
           sessionTtlSeconds: config.SESSION_TTL_SECONDS,
+          refreshGraceSeconds: config.REFRESH_GRACE_SECONDS,
           mfaEncryptionKey: context.mfaKey(),
           appUrl: config.APP_URL,
           smtpUrl: config.SMTP_URL,

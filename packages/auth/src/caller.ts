@@ -36,3 +36,12 @@ export function hasScopes(caller: Caller, scopes: readonly string[]): boolean {
  * from then on; the entry lives as long as an access token can.
  */
 export const revokedSessionKey = (sessionId: string) => `revoked:session:${sessionId}`;
+
+/** Store key under which identity marks an API key revoked (the gateway checks it on every request). */
+export const revokedApiKeyKey = (apiKeyId: string) => `revoked:apikey:${apiKeyId}`;
+
+/** What the identity service answers the gateway for a valid API key (POST /internal/api-keys/verify). */
+export interface VerifiedApiKey {
+  apiKeyId: string;
+  caller: Caller;
+}

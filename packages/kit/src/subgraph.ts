@@ -51,8 +51,13 @@ export interface SubgraphDefinition<TExtra extends object> {
   permissions: IRules;
   /** Per-request additions to the context: DataLoaders, services. Built fresh for every request. */
   createContext: (base: BaseContext) => TExtra;
-  /** Extra HTTP routes outside /graphql (e.g. identity's JWKS). */
+  /** Extra public HTTP routes outside /graphql (e.g. identity's JWKS). */
   routes?: (router: express.Router) => void;
+  /**
+   * Service-to-service routes under /internal, behind the same gateway door as /graphql (JSON bodies;
+   * `res.locals` holds caller, requestId and client). E.g. identity's API-key verification for the gateway.
+   */
+  internalRoutes?: (router: express.Router) => void;
 }
 
 export interface SubgraphService {
@@ -117,6 +122,11 @@ export function createSubgraph<TExtra extends object>(
       const router = express.Router();
       definition.routes?.(router);
       app.use(router);
+      if (definition.internalRoutes) {
+        const internal = express.Router();
+        definition.internalRoutes(internal);
+        app.use('/internal', gatewayDoor(definition.name, deps.gatewayKey), jsonBody(), internal);
+      }
 
       app.use(
         '/graphql',

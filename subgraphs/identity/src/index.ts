@@ -9,6 +9,7 @@ import {
   or,
   rule,
   type SigningKey,
+  type VerifiedApiKey,
 } from '@g3d/auth';
 import type { Database } from '@g3d/db';
 import { badUserInput, forbidden, unauthenticated } from '@g3d/errors';
@@ -26,6 +27,8 @@ import {
 } from '@g3d/kit';
 import type { Store } from '@g3d/store';
 
+import { AccountService } from './modules/account/account.service.ts';
+import { ApiKeysService } from './modules/api-keys/api-keys.service.ts';
 import { AuditLog } from './modules/audit/audit.log.ts';
 import { AuthService } from './modules/auth/auth.service.ts';
 import { DEFAULT_THROTTLE, LoginThrottle, type ThrottleSettings } from './modules/auth/login-throttle.ts';
@@ -72,7 +75,7 @@ interface IdentityContext extends AuthContext {
 
 type Ctx = BaseContext & IdentityContext;
 
-const MODULES = ['users', 'auth', 'registration', 'sessions', 'mfa', 'audit'];
+const MODULES = ['users', 'auth', 'registration', 'sessions', 'mfa', 'api-keys', 'account', 'audit'];
 export const identityTypeDefs = mergeTypeDefs(
   MODULES.map((m) => loadSdl(import.meta.url, `./modules/${m}/schema.graphql`)),
 );
@@ -99,6 +102,8 @@ export function identityPermissions(options: { devMailbox: boolean }) {
     Query: {
       me: isPublic,
       mySessions: isSignedInUser,
+      myApiKeys: isSignedInUser,
+      myDataExport: isSignedInUser,
       myAuditEvents: isAuthenticated,
       auditEvents: isPlatformAdmin,
       devMailbox: devOnly,
@@ -123,6 +128,9 @@ export function identityPermissions(options: { devMailbox: boolean }) {
       confirmMfaEnrollment: isSignedInUser,
       regenerateBackupCodes: isSignedInUser,
       disableMfa: isSignedInUser,
+      eraseMyAccount: isSignedInUser,
+      createApiKey: isSignedInUser,
+      revokeApiKey: isSignedInUser,
       revokeSession: isSignedInUser,
       revokeOtherSessions: isSignedInUser,
     },
@@ -150,6 +158,8 @@ export function identityPermissions(options: { devMailbox: boolean }) {
     Session: isAuthenticated,
     AuditEvent: isAuthenticated,
     AuditEventPage: isAuthenticated,
+    ApiKey: isSignedInUser,
+    CreatedApiKey: isSignedInUser,
     MfaEnrollment: isSignedInUser,
     BackupCodes: isSignedInUser,
     _Service: isPublic,
@@ -158,6 +168,8 @@ export function identityPermissions(options: { devMailbox: boolean }) {
 
 export interface IdentityServices {
   users: UsersRepository;
+  account: AccountService;
+  apiKeys: ApiKeysService;
   auth: AuthService;
   sessions: SessionService;
   registration: RegistrationService;
@@ -224,7 +236,18 @@ export function createIdentityServices(
     policy,
     appUrl: options.appUrl,
   });
-  return { users, auth, sessions, registration, mfa, audit, mailer };
+  const account = new AccountService({ prisma, store, credentials, sessions, audit, secondFactor: mfa });
+  return {
+    users,
+    auth,
+    sessions,
+    registration,
+    mfa,
+    audit,
+    mailer,
+    account,
+    apiKeys: new ApiKeysService(prisma, store, audit),
+  };
 }
 
 const MAX_PAGE = 200;
@@ -244,7 +267,7 @@ export function identityDefinition(
   services: IdentityServices,
   options: IdentityOptions,
 ): SubgraphDefinition<IdentityContext> {
-  const { users, auth, sessions, registration, mfa, audit, mailer } = services;
+  const { users, auth, sessions, registration, mfa, audit, mailer, apiKeys, account } = services;
   const signIn = (ctx: Ctx, tokens: IssuedTokens) => {
     ctx.signedIn.userId = tokens.user.id;
     return tokens;
@@ -277,6 +300,8 @@ export function identityDefinition(
             args.before,
           ),
         devMailbox: (_p, args: { to: string }) => mailer.mailbox(normalizeEmail(args.to, 'to')),
+        myApiKeys: (_p, _a, ctx: Ctx) => apiKeys.list(requireUser(ctx)),
+        myDataExport: (_p, _a, ctx: Ctx) => account.export(requireUser(ctx), ctx.client),
       },
       Mutation: {
         register: async (_p, { input }: { input: RegisterInput }, ctx: Ctx) => ({
@@ -377,6 +402,16 @@ export function identityDefinition(
           await mfa.disable(requireUser(ctx), password, code, ctx.client);
           return true;
         },
+        eraseMyAccount: async (_p, args: { password: string; code?: string | null }, ctx: Ctx) => {
+          await account.erase(requireUser(ctx), args, ctx.client);
+          return true;
+        },
+        createApiKey: (
+          _p,
+          { input }: { input: { name: string; scopes?: string[] | null; expiresAt?: Date | null } },
+          ctx: Ctx,
+        ) => apiKeys.create(ctx.caller, input, ctx.client),
+        revokeApiKey: (_p, { id }: { id: string }, ctx: Ctx) => apiKeys.revoke(requireUser(ctx), id, ctx.client),
         revokeSession: async (_p, { id }: { id: string }, ctx: Ctx) => {
           const userId = requireUser(ctx);
           const session = await sessions.findActive(id).catch(() => null);
@@ -398,6 +433,17 @@ export function identityDefinition(
         preferences: (user: UserRecord) => readPreferences(user.preferences),
         consent: (user: UserRecord) => user,
       },
+    },
+    internalRoutes: (router) => {
+      // The gateway asks which caller an API key stands for. Only requests signed by the gateway get here.
+      router.post('/api-keys/verify', (req, res) => {
+        const key = typeof req.body?.key === 'string' && req.body.key.length <= 256 ? (req.body.key as string) : '';
+        apiKeys.verify(key).then(
+          (verified: VerifiedApiKey | null) =>
+            verified ? res.json(verified) : res.status(404).json({ error: 'invalid key' }),
+          () => res.status(503).json({ error: 'unavailable' }),
+        );
+      });
     },
     routes: (router) => {
       router.get('/.well-known/jwks.json', (_req, res) => {

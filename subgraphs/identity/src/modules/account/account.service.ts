@@ -1,0 +1,97 @@
+// GDPR / CCPA: data export and erasure. Erasure anonymizes the user row instead of deleting it, so the
+// append-only audit log keeps a subject; everything personal is removed or overwritten.
+import { type ClientInfo, revokedApiKeyKey } from '@g3d/auth';
+import type { PrismaClient } from '@g3d/db';
+import { forbidden, unauthenticated } from '@g3d/errors';
+import type { Store } from '@g3d/store';
+
+import type { AuditLog } from '../audit/audit.log.ts';
+import type { SecondFactor } from '../auth/auth.service.ts';
+import { verifyPassword } from '../auth/passwords.ts';
+import type { SessionService } from '../auth/sessions.service.ts';
+import { MAX_SECRET_LENGTH } from '../shared/input.ts';
+import { randomSecret } from '../shared/secrets.ts';
+import { readPreferences } from '../users/preferences.ts';
+import type { CredentialsRepository } from '../users/users.repository.ts';
+
+/** Published on the store when an account is erased, so other subgraphs can drop what they hold. */
+export const USER_ERASED_CHANNEL = 'identity.user-erased';
+
+export class AccountService {
+  constructor(
+    private readonly deps: {
+      prisma: PrismaClient;
+      store: Store;
+      credentials: CredentialsRepository;
+      sessions: SessionService;
+      audit: AuditLog;
+      secondFactor: SecondFactor;
+    },
+  ) {}
+
+  async export(userId: string, client: ClientInfo) {
+    const { prisma } = this.deps;
+    const user = await prisma.user.findFirst({
+      where: { id: userId, erasedAt: null },
+      omit: { passwordHash: true, mfaSecret: true, mfaLastTimeStep: true },
+    });
+    if (!user) throw unauthenticated();
+    const [sessions, apiKeys, auditEvents, mails, backupCodes] = await Promise.all([
+      prisma.session.findMany({ where: { userId }, orderBy: { createdAt: 'desc' } }),
+      prisma.apiKey.findMany({ where: { userId }, omit: { secretHash: true }, orderBy: { createdAt: 'desc' } }),
+      prisma.auditEvent.findMany({ where: { userId }, orderBy: { createdAt: 'desc' } }),
+      prisma.mailMessage.findMany({ where: { to: user.email }, orderBy: { createdAt: 'desc' } }),
+      prisma.backupCode.count({ where: { userId, usedAt: null } }),
+    ]);
+    await this.deps.audit.record({ type: 'account.exported', userId, client });
+    return {
+      exportedAt: new Date().toISOString(),
+      user: { ...user, preferences: readPreferences(user.preferences) },
+      mfa: { enabled: user.mfaEnabled, unusedBackupCodes: backupCodes },
+      sessions,
+      apiKeys,
+      auditEvents,
+      mails,
+    };
+  }
+
+  async erase(userId: string, input: { password: string; code?: string | null }, client: ClientInfo): Promise<void> {
+    const user = await this.deps.credentials.findById(userId);
+    if (!user) throw unauthenticated();
+    if (input.password.length > MAX_SECRET_LENGTH || !(await verifyPassword(user.passwordHash, input.password))) {
+      throw forbidden('The password is wrong');
+    }
+    if (user.mfaEnabled && !(input.code && (await this.deps.secondFactor.verify(userId, input.code, client)))) {
+      throw forbidden('A valid TOTP or backup code is required');
+    }
+    const { prisma } = this.deps;
+    await prisma.$transaction(async (tx) => {
+      await tx.mailMessage.deleteMany({ where: { to: user.email } });
+      await tx.userToken.deleteMany({ where: { userId } });
+      await tx.backupCode.deleteMany({ where: { userId } });
+      await tx.apiKey.updateMany({ where: { userId, revokedAt: null }, data: { revokedAt: new Date() } });
+      await tx.user.update({
+        where: { id: userId },
+        data: {
+          email: `erased-${userId}@erased.invalid`,
+          // Not a valid argon2 hash: no password can ever match.
+          passwordHash: `!erased:${randomSecret(16)}`,
+          firstName: '',
+          lastName: '',
+          displayName: 'Deleted user',
+          roles: [],
+          mfaEnabled: false,
+          mfaSecret: null,
+          mfaLastTimeStep: null,
+          preferences: {},
+          erasedAt: new Date(),
+        },
+      });
+      await this.deps.audit.record({ type: 'account.erased', userId, client }, tx);
+    });
+    await this.deps.sessions.revokeAll(userId, 'erasure');
+    const keys = await prisma.apiKey.findMany({ where: { userId }, select: { id: true } });
+    await Promise.all(keys.map((k) => this.deps.store.set(revokedApiKeyKey(k.id), '1', { ttlMs: 24 * 3600_000 })));
+    await this.deps.store.publish(USER_ERASED_CHANNEL, JSON.stringify({ userId }));
+  }
+}
