@@ -17,7 +17,8 @@ export interface PlatformAuth {
   audience: string;
 }
 
-const BEARER = /^Bearer ([A-Za-z0-9._~+/=-]{1,8192})$/;
+// The scheme is case-insensitive (RFC 9110); the credential is a JWT or an API key.
+const BEARER = /^Bearer ([A-Za-z0-9._~+/=-]{1,8192})$/i;
 const API_KEY_PREFIX = 'g3d_';
 
 class CredentialError extends Error {}

@@ -360,6 +360,7 @@ async function buildGateway(
     logger: options.logger,
     nodeEnv: config.NODE_ENV,
     introspection,
+    trustProxyHops: config.TRUST_PROXY_HOPS,
   };
   let gateway: GatewayService;
   try {

@@ -78,6 +78,12 @@ describe('walking skeleton through the gateway', () => {
     expect(unsigned.status).toBe(401);
   });
 
+  it('accepts the Bearer scheme in any case (RFC 9110)', async () => {
+    const token = await login(platform.gatewayUrl);
+    const result = await gql(platform.gatewayUrl, '{ me { email } }', { headers: { authorization: `bearer ${token}` } });
+    expect(result.data).toEqual({ me: { email: ADMIN.email } });
+  });
+
   it('refuses a revoked session through the shared store', async () => {
     const token = await login(platform.gatewayUrl);
     const claims = JSON.parse(Buffer.from(token.split('.')[1] as string, 'base64url').toString()) as { sid: string };
