@@ -30,6 +30,8 @@ export const platformConfigSchema = commonConfigSchema.extend({
   /** Private Ed25519 JWKs (JSON). When unset, keys are generated into DATA_DIR/keys at first start. */
   IDENTITY_SIGNING_KEY: z.string().optional(),
   GATEWAY_SIGNING_KEY: z.string().optional(),
+  /** JSON array of public JWKs of retired identity keys still to publish (key rotation with env-provided keys). */
+  IDENTITY_PREVIOUS_PUBLIC_KEYS: z.string().optional(),
   /** The gateway's public JWK, for a subgraph running alone (else read from DATA_DIR/keys). */
   GATEWAY_PUBLIC_KEY: z.string().optional(),
   /** Where the gateway reads identity's signing keys; default: next to identity's URL in the supergraph. */

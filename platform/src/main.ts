@@ -6,6 +6,7 @@
 //   npm start -- --service keygen               write the dev signing keys into DATA_DIR/keys, then exit
 import { parseArgs } from 'node:util';
 
+import { rotateSigningKey } from '@g3d/auth';
 import { runMain, StartupError } from '@g3d/config';
 import { createLogger } from '@g3d/kit';
 
@@ -18,6 +19,7 @@ await runMain(async () => {
       service: { type: 'string', default: 'all' },
       supergraph: { type: 'string' },
       auth: { type: 'string', default: 'on' },
+      rotate: { type: 'string' },
     },
     strict: true,
   });
@@ -26,6 +28,18 @@ await runMain(async () => {
   if (values.supergraph) config.SUPERGRAPH_PATH = values.supergraph;
   const logger = createLogger({ level: config.LOG_LEVEL });
 
+  if (values.service === 'keygen' && values.rotate) {
+    if (values.rotate !== 'identity')
+      throw new StartupError('--rotate', 'only the identity key can be rotated (identity)');
+    // Published until every access token signed with it has expired (plus a margin for clock skew).
+    const rotated = await rotateSigningKey(config.DATA_DIR, 'identity', {
+      keepPublishedSeconds: config.ACCESS_TOKEN_TTL_SECONDS + 300,
+    });
+    process.stdout.write(
+      `Rotated the identity key: ${rotated.retiredKid ?? '(none)'} → ${rotated.newKid}. Restart identity to use it.\n`,
+    );
+    return;
+  }
   if (values.service === 'keygen') {
     await loadSigningKey(config, 'identity', { create: true });
     await loadSigningKey(config, 'gateway', { create: true });

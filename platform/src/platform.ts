@@ -9,6 +9,7 @@ import {
   keyPaths,
   loadOrCreateSigningKey,
   loadPublicKeyFile,
+  loadRetiredPublicKeys,
   parseJwk,
   publicKeyFromJwk,
   type SigningKey,
@@ -24,7 +25,7 @@ import type { Logger, SubgraphDeps, SubgraphService } from '@g3d/kit';
 import { createOrganizationService, seedFirstOrganization } from '@g3d/organization';
 import { createStore, type Store } from '@g3d/store';
 import { createTelemetryService, type HealthTarget } from '@g3d/telemetry';
-import { createRemoteJWKSet } from 'jose';
+import { createRemoteJWKSet, type JWK } from 'jose';
 import pg from 'pg';
 
 import { findSubgraph, PLATFORM_SUBGRAPHS } from './catalog.ts';
@@ -259,6 +260,19 @@ export async function startPlatform(config: PlatformConfig, options: StartOption
   }
 }
 
+/** Retired identity keys to keep publishing: from IDENTITY_PREVIOUS_PUBLIC_KEYS, else DATA_DIR/keys. */
+function previousIdentityKeys(config: PlatformConfig): JWK[] {
+  if (!config.IDENTITY_PREVIOUS_PUBLIC_KEYS) return loadRetiredPublicKeys(config.DATA_DIR, 'identity');
+  try {
+    const keys: unknown = JSON.parse(config.IDENTITY_PREVIOUS_PUBLIC_KEYS);
+    if (!Array.isArray(keys) || keys.some((k) => typeof k !== 'object' || k === null || 'd' in k))
+      throw new Error('not an array of public JWKs');
+    return keys as JWK[];
+  } catch (error) {
+    throw new StartupError('IDENTITY_PREVIOUS_PUBLIC_KEYS', (error as Error).message);
+  }
+}
+
 /** The key that encrypts TOTP secrets at rest: MFA_ENCRYPTION_KEY, else DATA_DIR/keys (created only by all/keygen). */
 export function loadMfaKey(config: PlatformConfig, create: boolean): Buffer {
   try {
@@ -313,6 +327,7 @@ function buildSubgraph(
           },
           sessionTtlSeconds: config.SESSION_TTL_SECONDS,
           refreshGraceSeconds: config.REFRESH_GRACE_SECONDS,
+          previousPublicKeys: previousIdentityKeys(config),
           mfaEncryptionKey: context.mfaKey(),
           appUrl: config.APP_URL,
           smtpUrl: config.SMTP_URL,

@@ -74,3 +74,54 @@ export async function loadPublicKeyFile(dataDir: string, name: string): Promise<
   if (!fs.existsSync(publicPath)) return null;
   return publicKeyFromJwk(parseJwk(fs.readFileSync(publicPath, 'utf8'), publicPath));
 }
+
+interface RetiredKeyFile {
+  jwk: JWK;
+  /** After this instant no token signed with the key can still be valid: stop publishing it. */
+  retireAt: string;
+}
+
+const retiredPrefix = (name: string) => `${name}.retired-`;
+
+/**
+ * Key rotation: the current key becomes "retired" (its public half stays published until every token it
+ * signed has expired) and a new current key is generated. Takes effect when the service restarts.
+ */
+export async function rotateSigningKey(
+  dataDir: string,
+  name: string,
+  options: { keepPublishedSeconds: number },
+): Promise<{ retiredKid: string | null; newKid: string }> {
+  const { dir, privatePath, publicPath } = keyPaths(dataDir, name);
+  let retiredKid: string | null = null;
+  if (fs.existsSync(privatePath)) {
+    const current = await signingKeyFromJwkText(fs.readFileSync(privatePath, 'utf8'), privatePath);
+    const retired: RetiredKeyFile = {
+      jwk: current.publicJwk,
+      retireAt: new Date(Date.now() + options.keepPublishedSeconds * 1000).toISOString(),
+    };
+    fs.writeFileSync(path.join(dir, `${retiredPrefix(name)}${current.kid}.public.json`), JSON.stringify(retired), {
+      mode: 0o644,
+    });
+    fs.rmSync(privatePath);
+    fs.rmSync(publicPath, { force: true });
+    retiredKid = current.kid;
+  }
+  const next = await loadOrCreateSigningKey(dataDir, name);
+  return { retiredKid, newKid: next.kid };
+}
+
+/** Public JWKs of retired keys that may still have valid tokens (the others are deleted). */
+export function loadRetiredPublicKeys(dataDir: string, name: string): JWK[] {
+  const { dir } = keyPaths(dataDir, name);
+  if (!fs.existsSync(dir)) return [];
+  const keys: JWK[] = [];
+  for (const file of fs.readdirSync(dir)) {
+    if (!file.startsWith(retiredPrefix(name)) || !file.endsWith('.public.json')) continue;
+    const full = path.join(dir, file);
+    const retired = JSON.parse(fs.readFileSync(full, 'utf8')) as RetiredKeyFile;
+    if (Date.parse(retired.retireAt) > Date.now()) keys.push(retired.jwk);
+    else fs.rmSync(full, { force: true });
+  }
+  return keys;
+}

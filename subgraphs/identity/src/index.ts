@@ -26,6 +26,7 @@ import {
   type SubgraphDeps,
 } from '@g3d/kit';
 import type { Store } from '@g3d/store';
+import type { JWK } from 'jose';
 
 import { AccountService } from './modules/account/account.service.ts';
 import { ApiKeysService } from './modules/api-keys/api-keys.service.ts';
@@ -50,6 +51,8 @@ export { normalizeEmail };
 
 export interface IdentityOptions {
   signingKey: SigningKey;
+  /** Public keys of retired signing keys whose tokens may still be valid: published in the JWKS too. */
+  previousPublicKeys?: JWK[];
   tokens: AccessTokenSettings;
   /** Absolute session lifetime (refresh tokens die with it). Default 30 days. */
   sessionTtlSeconds?: number;
@@ -447,7 +450,9 @@ export function identityDefinition(
     },
     routes: (router) => {
       router.get('/.well-known/jwks.json', (_req, res) => {
-        res.set('cache-control', 'public, max-age=300').json({ keys: [options.signingKey.publicJwk] });
+        // The current key first, then retired keys until their last tokens expire (rotation without logouts).
+        const keys = [options.signingKey.publicJwk, ...(options.previousPublicKeys ?? [])];
+        res.set('cache-control', 'public, max-age=60').json({ keys });
       });
     },
   };
