@@ -62,6 +62,7 @@ export const platformConfigSchema = commonConfigSchema.extend({
   ADMIN_PASSWORD: z.string().min(12, 'must be at least 12 characters').optional(),
   /** Reverse proxies in front of the gateway trusted to set X-Forwarded-For (0: use the socket's address). */
   TRUST_PROXY_HOPS: z.coerce.number({ error: 'must be a number' }).int().min(0).max(10).default(0),
+  /** Connections of the process's pool (one pool per process, shared by its subgraphs). Use 1 for PGlite. */
   DB_POOL_MAX: z.coerce.number({ error: 'must be a number' }).int().min(1).max(100).default(5),
 });
 

@@ -188,12 +188,17 @@ export async function startPlatform(config: PlatformConfig, options: StartOption
     const store = await connectStore(config);
     cleanups.push(() => store.close());
 
-    const databases: Database[] = [];
+    // One pool per process, shared by the subgraphs running in it. The embedded database gets a single
+    // connection: PGlite has one session, and its socket multiplexer interleaves the protocol messages of
+    // concurrent connections (wrong results, "portal does not exist"), so queries must reach it one at a time.
+    let shared: Database | undefined;
     const database = () => {
-      const db = createDatabase({ url: databaseUrl, poolMax: config.DATABASE_URL ? config.DB_POOL_MAX : 3 });
-      databases.push(db);
-      cleanups.push(() => db.close());
-      return db;
+      if (!shared) {
+        const db = createDatabase({ url: databaseUrl, poolMax: config.DATABASE_URL ? config.DB_POOL_MAX : 1 });
+        cleanups.push(() => db.close());
+        shared = db;
+      }
+      return shared;
     };
 
     let seededAdmin: RunningPlatform['seededAdmin'] = null;

@@ -27,6 +27,8 @@ export async function startTestPlatform(env: Record<string, string> = {}): Promi
     ...(testConfig.REDIS_URL ? { REDIS_URL: testConfig.REDIS_URL } : {}),
     STORE_PREFIX: testStorePrefix(),
     ...RANDOM_PORTS_ENV,
+    // PGlite takes one connection at a time (see platform.ts).
+    ...(database.kind === 'pglite' ? { DB_POOL_MAX: '1' } : {}),
     ADMIN_EMAIL: ADMIN.email,
     ADMIN_PASSWORD: ADMIN.password,
     ...env,

@@ -24,6 +24,7 @@ async function start(): Promise<RunningPlatform> {
     DATA_DIR: dataDir,
     DATABASE_URL: database.url,
     ...RANDOM_PORTS_ENV,
+    ...(database.kind === 'pglite' ? { DB_POOL_MAX: '1' } : {}),
     ADMIN_EMAIL: ADMIN.email,
     ADMIN_PASSWORD: ADMIN.password,
   });

@@ -82,7 +82,9 @@ export class AuthService {
     const challenge = await this.readMfaToken(token);
     // Bounded guesses per challenge, counted before checking (concurrent guesses cannot exceed it).
     const attempts = await this.deps.store.incr(`mfa:attempts:${challenge.jti}`, { ttlMs: MFA_TOKEN_TTL_S * 1000 });
-    if (attempts > MFA_ATTEMPTS_PER_CHALLENGE) throw unauthenticated('Too many codes for this sign-in; start again');
+    if (attempts > MFA_ATTEMPTS_PER_CHALLENGE) {
+      throw new AppError('RATE_LIMITED', 'Too many codes for this sign-in; start again', { retryAfterSeconds: 0 });
+    }
     const user = await this.deps.users.findById(challenge.userId);
     if (!user?.mfaEnabled) throw unauthenticated('Invalid or expired MFA token');
     if (!(await this.deps.secondFactor().verify(user.id, code, client))) throw unauthenticated('Invalid code');

@@ -6,10 +6,23 @@ export const MAX_NAME_LENGTH = 100;
 /** Upper bound on any secret a client sends back (tokens, codes, passwords): rejects 10 MB bodies early. */
 export const MAX_SECRET_LENGTH = 1024;
 
+/**
+ * Characters no name, address or token may hold: C0 and C1 controls (U+0000–U+001F, U+007F–U+009F), bidi
+ * overrides and isolates (U+202A–U+202E, U+2066–U+2069, used to disguise text), zero-width characters
+ * (U+200B–U+200F, U+FEFF), and lone surrogates (not valid Unicode: PostgreSQL would refuse or mangle them).
+ */
 export const hasControlCharacters = (value: string) =>
+  !value.isWellFormed() ||
   [...value].some((c) => {
     const code = c.codePointAt(0) ?? 0;
-    return code < 0x20 || code === 0x7f;
+    return (
+      code < 0x20 ||
+      (code >= 0x7f && code <= 0x9f) ||
+      (code >= 0x200b && code <= 0x200f) ||
+      (code >= 0x202a && code <= 0x202e) ||
+      (code >= 0x2066 && code <= 0x2069) ||
+      code === 0xfeff
+    );
   });
 
 export function normalizeEmail(raw: string, field = 'email'): string {

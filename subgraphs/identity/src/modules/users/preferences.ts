@@ -31,12 +31,13 @@ export function readPreferences(stored: unknown): Preferences {
 
 const LANGUAGE_TAG = /^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8}){0,3}$/;
 
-function validTimeZone(zone: string): boolean {
+/** The canonical IANA name of a time zone ("utc" → "UTC"), or null when unknown. */
+function canonicalTimeZone(zone: string): string | null {
+  if (zone.length > 64) return null;
   try {
-    new Intl.DateTimeFormat('en', { timeZone: zone });
-    return zone.length <= 64;
+    return new Intl.DateTimeFormat('en', { timeZone: zone }).resolvedOptions().timeZone;
   } catch {
-    return false;
+    return null;
   }
 }
 
@@ -59,14 +60,15 @@ const defined = <T extends object>(o: T | null | undefined) =>
 export function applyPreferences(current: Preferences, patch: PreferencesPatch): Preferences {
   if (patch.language != null && !LANGUAGE_TAG.test(patch.language))
     throw badUserInput('Invalid language tag', 'language');
-  if (patch.timezone != null && !validTimeZone(patch.timezone)) throw badUserInput('Unknown time zone', 'timezone');
+  const timezone = patch.timezone == null ? null : canonicalTimeZone(patch.timezone);
+  if (patch.timezone != null && !timezone) throw badUserInput('Unknown time zone', 'timezone');
   const days = patch.privacy?.dataRetentionDays;
   if (days != null && (!Number.isInteger(days) || days < 1 || days > 3650)) {
     throw badUserInput('dataRetentionDays must be between 1 and 3650', 'dataRetentionDays');
   }
   return {
     ...current,
-    ...defined({ theme: patch.theme, language: patch.language, timezone: patch.timezone }),
+    ...defined({ theme: patch.theme, language: patch.language, timezone }),
     notifications: { ...current.notifications, ...defined(patch.notifications) },
     privacy: { ...current.privacy, ...defined(patch.privacy) },
   };
