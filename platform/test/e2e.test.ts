@@ -80,7 +80,9 @@ describe('walking skeleton through the gateway', () => {
 
   it('accepts the Bearer scheme in any case (RFC 9110)', async () => {
     const token = await login(platform.gatewayUrl);
-    const result = await gql(platform.gatewayUrl, '{ me { email } }', { headers: { authorization: `bearer ${token}` } });
+    const result = await gql(platform.gatewayUrl, '{ me { email } }', {
+      headers: { authorization: `bearer ${token}` },
+    });
     expect(result.data).toEqual({ me: { email: ADMIN.email } });
   });
 

@@ -60,7 +60,8 @@ export class RegistrationService {
     const email = normalizeEmail(input.email);
     const firstName = cleanName(input.firstName, 'firstName', { required: true });
     const lastName = cleanName(input.lastName, 'lastName', { required: true });
-    const displayName = cleanName(input.displayName ?? '', 'displayName') || [...`${firstName} ${lastName}`].slice(0, 100).join('');
+    const displayName =
+      cleanName(input.displayName ?? '', 'displayName') || [...`${firstName} ${lastName}`].slice(0, 100).join('');
     if (!input.acceptTerms) throw badUserInput('The terms of service must be accepted', 'acceptTerms');
     if (!input.acceptPrivacyPolicy) throw badUserInput('The privacy policy must be accepted', 'acceptPrivacyPolicy');
     const problem = this.deps.policy.check(input.password, { email, names: [firstName, lastName, displayName] });
