@@ -49,6 +49,8 @@ export const platformConfigSchema = commonConfigSchema.extend({
   APP_URL: url(['http:', 'https:']).default('http://127.0.0.1:4000'),
   /** SMTP server for outgoing mail (smtp:// or smtps://); unset: mail stays in the outbox (development mailbox). */
   SMTP_URL: url(['smtp:', 'smtps:']).optional(),
+  /** How often mail that SMTP refused is retried (each message at most 5 times). */
+  MAIL_RETRY_SECONDS: z.coerce.number({ error: 'must be a number of seconds' }).min(0.1).max(3600).default(60),
   MAIL_FROM: z.string().min(3).default('G3D Platform <no-reply@g3d.local>'),
   /** 32 bytes, base64: encrypts TOTP secrets at rest. Unset: generated into DATA_DIR/keys at first start. */
   MFA_ENCRYPTION_KEY: z.string().optional(),

@@ -337,6 +337,7 @@ function buildSubgraph(
           appUrl: config.APP_URL,
           smtpUrl: config.SMTP_URL,
           mailFrom: config.MAIL_FROM,
+          mailRetryIntervalMs: config.MAIL_RETRY_SECONDS * 1000,
           passwordMinLength: config.PASSWORD_MIN_LENGTH,
           devMailbox: config.NODE_ENV !== 'production' && !config.SMTP_URL,
           throttle: { maxFailures: config.LOGIN_MAX_FAILURES, perIpLimit: config.LOGIN_IP_LIMIT },

@@ -58,6 +58,14 @@ export interface SubgraphDefinition<TExtra extends object> {
    * `res.locals` holds caller, requestId and client). E.g. identity's API-key verification for the gateway.
    */
   internalRoutes?: (router: express.Router) => void;
+  /** Periodic background work (e.g. retrying queued mail), started with the service and stopped with it. */
+  jobs?: BackgroundJob[];
+}
+
+export interface BackgroundJob {
+  name: string;
+  intervalMs: number;
+  run: () => Promise<void>;
 }
 
 export interface SubgraphService {
@@ -88,6 +96,8 @@ export function createSubgraph<TExtra extends object>(
   const schema = buildProtectedSchema(definition);
   let server: http.Server | undefined;
   let apollo: ApolloServer<SubgraphContext<TExtra>> | undefined;
+  const timers: NodeJS.Timeout[] = [];
+  const running = new Set<Promise<void>>();
 
   return {
     name: definition.name,
@@ -146,10 +156,29 @@ export function createSubgraph<TExtra extends object>(
       );
       app.use(httpErrorHandler);
       const listening = await listen(server, host, port);
+      for (const job of definition.jobs ?? []) {
+        let busy = false;
+        const timer = setInterval(() => {
+          if (busy) return; // never overlap runs of one job
+          busy = true;
+          const run = job
+            .run()
+            .catch((error: unknown) => logger.error({ err: error, job: job.name }, 'background job failed'))
+            .finally(() => {
+              busy = false;
+              running.delete(run);
+            });
+          running.add(run);
+        }, job.intervalMs);
+        timer.unref();
+        timers.push(timer);
+      }
       logger.info({ url: `${listening.url}/graphql` }, 'subgraph listening');
       return { url: listening.url, port: listening.port };
     },
     async stop() {
+      for (const timer of timers.splice(0)) clearInterval(timer);
+      await Promise.allSettled([...running]);
       // apollo.stop() runs the drain plugin: stop accepting, let in-flight requests finish, then close.
       await apollo?.stop();
       if (server?.listening) await new Promise((resolve) => server?.close(resolve));

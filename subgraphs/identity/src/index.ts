@@ -66,6 +66,8 @@ export interface IdentityOptions {
   passwordMinLength?: number;
   /** The devMailbox query answers only when true (development/test without SMTP). */
   devMailbox: boolean;
+  /** How often unsent mail is retried (SMTP failures). Default 60 s. */
+  mailRetryIntervalMs?: number;
   throttle?: Partial<ThrottleSettings>;
   issuerName?: string;
 }
@@ -437,6 +439,7 @@ export function identityDefinition(
         consent: (user: UserRecord) => user,
       },
     },
+    jobs: [{ name: 'mail-retry', intervalMs: options.mailRetryIntervalMs ?? 60_000, run: () => mailer.retryPending() }],
     internalRoutes: (router) => {
       // The gateway asks which caller an API key stands for. Only requests signed by the gateway get here.
       router.post('/api-keys/verify', (req, res) => {
