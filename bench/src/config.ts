@@ -6,8 +6,18 @@ export interface BenchConfig {
   warmupS: number;
   /** Concurrent connections of the load generator (BENCH_CONNECTIONS, default 50). */
   connections: number;
+  /**
+   * Logins in flight at once: the login scenarios' connections and argon2-raw's concurrent verifies, so that both
+   * queue the same number of hashes (BENCH_CONNECTIONS capped at 16; the platform's per-account attempt window
+   * is raised above it, see platform.ts).
+   */
+  loginConcurrency: number;
+  /** libuv threadpool size, where @node-rs/argon2 hashes (UV_THREADPOOL_SIZE, default 4); for the report. */
+  threadpoolSize: number;
   /** Only these scenarios, comma separated (BENCH_SCENARIOS); baselines they compare to are added. */
   only: string[] | null;
+  /** The platform's log level (BENCH_LOG_LEVEL, default silent; e.g. error, to see why requests fail). */
+  logLevel: string;
   /** Where the JSON results go (BENCH_RESULTS, default bench/results/latest.json). */
   resultsPath: string | null;
 }
@@ -36,7 +46,10 @@ export function loadBenchConfig(): BenchConfig {
     durationS,
     warmupS,
     connections,
+    loginConcurrency: Math.min(connections, 16),
+    threadpoolSize: Number(process.env.UV_THREADPOOL_SIZE) || 4,
     only,
+    logLevel: process.env.BENCH_LOG_LEVEL?.trim() || 'silent',
     resultsPath: process.env.BENCH_RESULTS ?? null,
   };
 }

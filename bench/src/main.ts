@@ -44,7 +44,7 @@ async function main(): Promise<number> {
       if (!platformPromise) {
         const started = Date.now();
         log('booting the platform (gateway + subgraphs, fresh database)…');
-        platformPromise = startBenchPlatform().then((platform) => {
+        platformPromise = startBenchPlatform({ logLevel: config.logLevel }).then((platform) => {
           cleanups.push(() => platform.close());
           log(
             `platform up in ${((Date.now() - started) / 1000).toFixed(1)} s (database: ${platform.database.kind}, store: ${platform.store})`,
@@ -74,7 +74,7 @@ async function main(): Promise<number> {
 
   log(
     `bench: ${scenarios.length} scenarios, ${config.durationS} s each (+${config.warmupS} s warm-up), ` +
-      `${config.connections} connections; node ${process.version}, ${os.cpus().length} cpus, load ${loadavg()}`,
+      `${config.connections} connections (${config.loginConcurrency} for logins); node ${process.version}, ${os.cpus().length} cpus, load ${loadavg()}`,
   );
   const startedAt = new Date();
   const raw: ReturnType<typeof resultOf>[] = [];
@@ -135,6 +135,8 @@ async function main(): Promise<number> {
       durationS: config.durationS,
       warmupS: config.warmupS,
       connections: config.connections,
+      loginConcurrency: config.loginConcurrency,
+      threadpoolSize: config.threadpoolSize,
       only: config.only,
     },
     platform: platformInfo,
@@ -168,6 +170,35 @@ function printNotes(results: ScenarioResult[], log: (m: string) => void) {
       `federated join: ${federated.rps.toFixed(2)}x the single-subgraph query's req/s through the gateway ` +
         `(server CPU per request ${federated.cpuPerOp.toFixed(2)}x)`,
     );
+  }
+  const raw = get('argon2-raw')?.measurement;
+  const login = get('login');
+  if (raw && login?.measurement && login.vsRelative) {
+    const m = login.measurement;
+    const ratio = login.vsRelative.rps;
+    // Failed logins (throttled, locked) are cheap: with errors the ratio means nothing.
+    const failed = m.errors.total + raw.errors.total;
+    const verdict = failed ? `no verdict, ${failed} errors` : ratio >= 0.8 ? 'met' : 'NOT met';
+    log(
+      `login: ${m.rps.toFixed(1)} logins/s through the gateway = ${ratio.toFixed(2)}x the raw argon2id verify rate ` +
+        `(${raw.rps.toFixed(1)}/s, same concurrency; target ≥ 0.8: ${verdict}), ` +
+        `p50 ${m.p50} ms, p99 ${m.p99} ms (raw verify p50 ${raw.p50} ms, p99 ${raw.p99} ms)` +
+        (m.cpuMsPerOp !== null && raw.cpuMsPerOp !== null
+          ? `; server CPU ${m.cpuMsPerOp.toFixed(1)} ms/login of which the hash ${raw.cpuMsPerOp.toFixed(1)} ms ` +
+            `(${(raw.cpuMsPerOp / m.cpuMsPerOp).toFixed(2)}: the ratio a CPU-bound box allows, steadier than req/s)`
+          : ''),
+    );
+    const direct = get('login-direct');
+    if (direct?.measurement && direct.vsRelative) {
+      const d = direct.measurement;
+      log(
+        `login straight to identity: ${d.rps.toFixed(1)} logins/s = ${direct.vsRelative.rps.toFixed(2)}x the raw rate; ` +
+          `through the gateway ${(m.rps / d.rps).toFixed(2)}x of that` +
+          (m.cpuMsPerOp !== null && d.cpuMsPerOp !== null
+            ? ` (gateway adds ${(m.cpuMsPerOp - d.cpuMsPerOp).toFixed(2)} cpu-ms/login)`
+            : ''),
+      );
+    }
   }
   const drift = get('baseline-again')?.vsRelative;
   if (drift) {

@@ -7,6 +7,7 @@ import path from 'node:path';
 
 import {
   type Caller,
+  type ClientInfo,
   GATEWAY_TOKEN_HEADER,
   loadOrCreateSigningKey,
   signGatewayToken,
@@ -28,12 +29,15 @@ export interface BenchPlatform {
   accessToken: string;
   /** The admin as a subgraph sees it behind the gateway. */
   caller: Caller;
-  /** Headers a subgraph accepts: a fresh gateway token (60 s lifetime) for `subgraph`. */
-  subgraphHeaders(subgraph: string): Promise<Record<string, string>>;
+  /**
+   * Headers a subgraph accepts: a fresh gateway token (60 s lifetime) for `subgraph`, for the admin unless
+   * another caller (and the client the gateway would have seen) is given.
+   */
+  subgraphHeaders(subgraph: string, as?: { caller: Caller; client?: ClientInfo }): Promise<Record<string, string>>;
   close(): Promise<void>;
 }
 
-export async function startBenchPlatform(): Promise<BenchPlatform> {
+export async function startBenchPlatform(options: { logLevel?: string } = {}): Promise<BenchPlatform> {
   const database = await createEmptyDatabase();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'g3d-bench-'));
   let platform: RunningPlatform | null = null;
@@ -47,6 +51,10 @@ export async function startBenchPlatform(): Promise<BenchPlatform> {
       NODE_ENV: 'test',
       DATA_DIR: dataDir,
       DATABASE_URL: database.url,
+      // PGlite has one session and its socket server interleaves the protocol messages of concurrent
+      // connections (wrong results, "portal does not exist", hung queries): one connection, as the platform
+      // uses for its own embedded database and as platform/test/helpers.ts does.
+      ...(database.kind === 'pglite' ? { DB_POOL_MAX: '1' } : {}),
       ...(testConfig.REDIS_URL ? { REDIS_URL: testConfig.REDIS_URL } : {}),
       STORE_PREFIX: testStorePrefix(),
       ...RANDOM_PORTS_ENV,
@@ -55,8 +63,19 @@ export async function startBenchPlatform(): Promise<BenchPlatform> {
       ADMIN_PASSWORD: BENCH_ADMIN.password,
       // One token for the whole run (the gateway scenarios), however long BENCH_DURATION_S makes it.
       ACCESS_TOKEN_TTL_SECONDS: '3600',
+      // The login scenarios sign in from one address (loopback) as fast as they can: the per-IP limit at its
+      // maximum so that the throttle is measured (it still runs on every attempt) but never refuses.
+      LOGIN_IP_LIMIT: '100000',
+      // Every attempt counts towards the account's failure window until a success resets it, so concurrent
+      // logins in flight count too: with more than LOGIN_MAX_FAILURES (default 10) logins of the bench admin in
+      // flight at once the account locks. At its maximum (100) it stays above the login scenarios' concurrency
+      // (at most 16, see scenarios/login.ts).
+      LOGIN_MAX_FAILURES: '100',
     });
-    platform = await startPlatform(config, { logger: createLogger({ level: 'silent' }), service: 'all' });
+    platform = await startPlatform(config, {
+      logger: createLogger({ level: options.logLevel ?? 'silent' }),
+      service: 'all',
+    });
     const gatewayUrl = platform.gatewayUrl as string;
     const accessToken = await login(gatewayUrl, BENCH_ADMIN.email, BENCH_ADMIN.password);
     const caller = callerFromAccessToken(accessToken);
@@ -71,10 +90,11 @@ export async function startBenchPlatform(): Promise<BenchPlatform> {
       store: testConfig.REDIS_URL ? 'redis' : 'memory',
       accessToken,
       caller,
-      async subgraphHeaders(subgraph) {
+      async subgraphHeaders(subgraph, as) {
         const token = await signGatewayToken(gatewayKey, subgraph, {
-          caller,
+          caller: as?.caller ?? caller,
           requestId: `bench-${process.pid}-${++requestCounter}`,
+          ...(as?.client ? { client: as.client } : {}),
         });
         return { 'content-type': 'application/json', [GATEWAY_TOKEN_HEADER]: token };
       },

@@ -5,7 +5,12 @@ export type BodyCheck =
   /** Byte-for-byte the body verified by hand before the run. */
   | { kind: 'exact'; body: string }
   /** GraphQL: no `errors` key, and the same body as verified by hand (else counted as a mismatch). */
-  | { kind: 'graphql'; body: string };
+  | { kind: 'graphql'; body: string }
+  /**
+   * GraphQL whose bodies differ on every response (a fresh token each time): no `errors` key, and a non-empty
+   * string at `data.<path>` (else counted as a mismatch).
+   */
+  | { kind: 'graphql-field'; path: string[] };
 
 export interface LoadJob {
   url: string;
@@ -39,7 +44,7 @@ export interface ErrorCounts {
   non2xx: number;
   /** 2xx responses whose body carries GraphQL `errors`. */
   graphqlErrors: number;
-  /** 2xx responses without errors whose body differs from the verified one. */
+  /** 2xx responses without errors whose body differs from the verified one (or lacks the expected field). */
   mismatches: number;
   /** Connection errors and timeouts (autocannon's `errors`, which includes `timeouts`). */
   connection: number;

@@ -19,17 +19,33 @@ function send(message: ChildMessage): Promise<void> {
 let currentHeaders: Record<string, string> = {};
 const liveClients = new Set<autocannon.Client>();
 
+/** A GraphQL body without `errors` and with a non-empty string at data.<path>. */
+function hasStringField(body: string, path: string[]): boolean {
+  let value: unknown;
+  try {
+    value = JSON.parse(body) as unknown;
+  } catch {
+    return false;
+  }
+  if (typeof value !== 'object' || value === null || 'errors' in value) return false;
+  for (const key of ['data', ...path]) {
+    if (typeof value !== 'object' || value === null) return false;
+    value = (value as Record<string, unknown>)[key];
+  }
+  return typeof value === 'string' && value.length > 0;
+}
+
 async function runOnce(job: LoadJob, durationS: number): Promise<LoadStats> {
   const counts = { graphqlErrors: 0, mismatches: 0 };
   const samples: string[] = [];
   const sample = (what: string, status: number, body: string) => {
     if (samples.length < SAMPLE_LIMIT) samples.push(`${what} (HTTP ${status}): ${body.slice(0, SAMPLE_CHARS)}`);
   };
-  const expected = job.check.body;
-  const graphql = job.check.kind === 'graphql';
+  const check = job.check;
+  const graphql = check.kind !== 'exact';
   const onResponse = (status: number, body: string) => {
     if (status < 200 || status > 299) return sample('non-2xx', status, body); // autocannon counts these
-    if (body === expected) return;
+    if (check.kind === 'graphql-field' ? hasStringField(body, check.path) : body === check.body) return;
     if (graphql && body.includes('"errors"')) {
       counts.graphqlErrors++;
       sample('GraphQL errors', status, body);

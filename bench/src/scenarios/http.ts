@@ -1,7 +1,6 @@
 // The common shape of an HTTP scenario: check one response by hand, then load the same request from the
 // load-generator process and check every response against it.
 import { runHttpLoad } from '../load/http-load.ts';
-import type { BodyCheck } from '../load/protocol.ts';
 import { type BenchContext, fromLoadStats, type Measurement } from '../scenario.ts';
 
 export interface HttpTarget {
@@ -9,7 +8,14 @@ export interface HttpTarget {
   method: 'GET' | 'POST';
   headers: Record<string, string>;
   body?: string;
-  kind: BodyCheck['kind'];
+  kind: 'exact' | 'graphql';
+  /**
+   * For responses that differ every time (login: a fresh token each): instead of comparing with the verified
+   * body, every response must be error-free GraphQL with a non-empty string at data.<expectField>.
+   */
+  expectField?: string[];
+  /** Concurrent connections, when not the configured BENCH_CONNECTIONS. */
+  connections?: number;
   /** Validates the body of the hand-checked response (throw to abort the scenario). */
   validate(status: number, text: string): void;
   /** For short-lived credentials: fresh headers, sent to the load generator every 30 s. */
@@ -33,8 +39,10 @@ export async function measureHttp(ctx: BenchContext, target: HttpTarget): Promis
       method: target.method,
       headers: target.headers,
       ...(target.body === undefined ? {} : { body: target.body }),
-      check: { kind: target.kind, body: text },
-      connections: config.connections,
+      check: target.expectField
+        ? { kind: 'graphql-field', path: target.expectField }
+        : { kind: target.kind, body: text },
+      connections: target.connections ?? config.connections,
       durationS: config.durationS,
       warmupS: config.warmupS,
       timeoutS: 10,

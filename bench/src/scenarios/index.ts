@@ -4,5 +4,15 @@
 import type { Scenario } from '../scenario.ts';
 import { baseline, baselineAgain } from './baseline.ts';
 import { directSubgraph, gatewayFederated, gatewayMe } from './graphql.ts';
+import { argon2Raw, loginDirect, loginGateway } from './login.ts';
 
-export const SCENARIOS: Scenario[] = [baseline, directSubgraph, gatewayMe, gatewayFederated, baselineAgain];
+export const SCENARIOS: Scenario[] = [
+  baseline,
+  directSubgraph,
+  gatewayMe,
+  gatewayFederated,
+  argon2Raw,
+  loginDirect,
+  loginGateway,
+  baselineAgain,
+];

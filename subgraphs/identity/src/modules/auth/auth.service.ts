@@ -44,10 +44,6 @@ export class AuthService {
       throw badUserInput('Invalid password', 'password');
     const ticket = await this.deps.throttle.begin(email, client.ip);
     if (!ticket.ok) {
-      if (ticket.lockedNow) {
-        const user = await this.deps.users.findByEmail(email);
-        await this.deps.audit.record({ type: 'login.locked', userId: user?.id ?? null, client, metadata: { email } });
-      }
       throw new AppError('RATE_LIMITED', 'Too many attempts; try again later', {
         retryAfterSeconds: ticket.retryAfterSeconds,
       });
@@ -58,7 +54,10 @@ export class AuthService {
       ? await verifyPassword(found.passwordHash, input.password)
       : await verifyAgainstDummy(input.password);
     if (!found || !ok) {
-      await this.deps.audit.record({ type: 'login.failed', userId: found?.id ?? null, client, metadata: { email } });
+      const { lockedNow } = await this.deps.throttle.failed(email);
+      const userId = found?.id ?? null;
+      await this.deps.audit.record({ type: 'login.failed', userId, client, metadata: { email } });
+      if (lockedNow) await this.deps.audit.record({ type: 'login.locked', userId, client, metadata: { email } });
       throw unauthenticated('Invalid email or password');
     }
     await this.deps.throttle.succeeded(email);

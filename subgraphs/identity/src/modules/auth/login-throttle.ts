@@ -1,6 +1,7 @@
 // Brute-force protection that cannot be raced. Each login attempt first takes a ticket with an atomic
-// increment in the shared store, before the password is checked: of 100 concurrent attempts only the first
-// `maxFailures` reach the password check, the rest find the account locked. Keys are by email whether or not
+// increment in the shared store, before the password is checked: tickets count attempts in flight plus
+// failures, so of 100 concurrent attempts only `maxFailures` reach the password check. Successful attempts give
+// their ticket back (a burst of correct logins never locks an account); failures keep it. Keys are by email whether or not
 // the account exists, so locking reveals nothing. Locks grow (15 min, 30, 60 … up to 24 h), keeping failures
 // far below ASVS's 100 per hour. A per-IP window throttles one client trying many accounts.
 import type { Store } from '@g3d/store';
@@ -23,9 +24,7 @@ export const DEFAULT_THROTTLE: ThrottleSettings = {
   perIpWindowMs: 15 * 60_000,
 };
 
-export type Ticket =
-  | { ok: true }
-  | { ok: false; reason: 'account_locked' | 'ip_throttled'; retryAfterSeconds: number; lockedNow: boolean };
+export type Ticket = { ok: true } | { ok: false; reason: 'account_locked' | 'ip_throttled'; retryAfterSeconds: number };
 
 export class LoginThrottle {
   constructor(
@@ -34,38 +33,57 @@ export class LoginThrottle {
   ) {}
 
   private keys(email: string) {
-    return { attempts: `login:attempts:${email}`, lock: `login:lock:${email}`, level: `login:lock-level:${email}` };
+    return {
+      // Attempts in flight plus failures in the window: the ticket counter that cannot be raced.
+      tickets: `login:tickets:${email}`,
+      failures: `login:failures:${email}`,
+      lock: `login:lock:${email}`,
+      level: `login:lock-level:${email}`,
+    };
   }
 
-  /** Takes a ticket for one attempt; call before checking the password. */
+  /** Takes a ticket for one attempt; call before checking the password, then `failed` or `succeeded`. */
   async begin(email: string, ip: string): Promise<Ticket> {
     if (ip) {
       const fromIp = await this.store.incr(`login:ip:${ip}`, { ttlMs: this.settings.perIpWindowMs });
       if (fromIp > this.settings.perIpLimit) {
         const ttl = (await this.store.ttl(`login:ip:${ip}`)) ?? this.settings.perIpWindowMs;
-        return { ok: false, reason: 'ip_throttled', retryAfterSeconds: Math.ceil(ttl / 1000), lockedNow: false };
+        return { ok: false, reason: 'ip_throttled', retryAfterSeconds: Math.ceil(ttl / 1000) };
       }
     }
     const keys = this.keys(email);
     const lockTtl = await this.store.ttl(keys.lock);
-    if (lockTtl !== null)
-      return { ok: false, reason: 'account_locked', retryAfterSeconds: Math.ceil(lockTtl / 1000), lockedNow: false };
-    const attempt = await this.store.incr(keys.attempts, { ttlMs: this.settings.windowMs });
-    if (attempt <= this.settings.maxFailures) return { ok: true };
-    // Over the limit. Exactly one caller sees maxFailures + 1 (the increment is atomic): it sets the lock,
-    // with a duration that doubles with each lock in the last 24 h, and reports it (lockedNow) for the audit.
-    if (attempt === this.settings.maxFailures + 1) {
-      const level = await this.store.incr(keys.level, { ttlMs: this.settings.maxLockMs });
-      const lockMs = Math.min(this.settings.baseLockMs * 2 ** (level - 1), this.settings.maxLockMs);
-      await this.store.set(keys.lock, '1', { ttlMs: lockMs });
-      return { ok: false, reason: 'account_locked', retryAfterSeconds: Math.ceil(lockMs / 1000), lockedNow: true };
-    }
-    const ttl = (await this.store.ttl(keys.lock)) ?? this.settings.baseLockMs;
-    return { ok: false, reason: 'account_locked', retryAfterSeconds: Math.ceil(ttl / 1000), lockedNow: false };
+    if (lockTtl !== null) return { ok: false, reason: 'account_locked', retryAfterSeconds: Math.ceil(lockTtl / 1000) };
+    const tickets = await this.store.incr(keys.tickets, { ttlMs: this.settings.windowMs });
+    if (tickets <= this.settings.maxFailures) return { ok: true };
+    // As many attempts are already in flight or failed as may ever fail: refuse this one without checking
+    // the password, and give the ticket back.
+    await this.store.incr(keys.tickets, { by: -1 });
+    return { ok: false, reason: 'account_locked', retryAfterSeconds: Math.ceil(this.settings.windowMs / 60_000) * 60 };
   }
 
-  /** A correct password: the failure window starts over (earlier locks still count towards the next one). */
+  /**
+   * A wrong password. The ticket stays taken (it is now a failure). The failure that reaches the limit locks
+   * the address — for 15 min, doubling with each lock in the last 24 h; `lockedNow` is true for exactly one
+   * caller, so the lock is audited once.
+   */
+  async failed(email: string): Promise<{ lockedNow: boolean }> {
+    const keys = this.keys(email);
+    const failures = await this.store.incr(keys.failures, { ttlMs: this.settings.windowMs });
+    if (failures < this.settings.maxFailures) return { lockedNow: false };
+    if (!(await this.store.setIfAbsent(keys.lock, '1', { ttlMs: this.settings.baseLockMs })))
+      return { lockedNow: false };
+    const level = await this.store.incr(keys.level, { ttlMs: this.settings.maxLockMs });
+    const lockMs = Math.min(this.settings.baseLockMs * 2 ** (level - 1), this.settings.maxLockMs);
+    if (lockMs !== this.settings.baseLockMs) await this.store.set(keys.lock, '1', { ttlMs: lockMs });
+    return { lockedNow: true };
+  }
+
+  /** A correct password: the failures are forgiven and their tickets, with this attempt's, given back. */
   async succeeded(email: string): Promise<void> {
-    await this.store.del(this.keys(email).attempts);
+    const keys = this.keys(email);
+    const failures = Number((await this.store.get(keys.failures)) ?? 0);
+    await this.store.del(keys.failures);
+    await this.store.incr(keys.tickets, { by: -(failures + 1) });
   }
 }
