@@ -65,7 +65,7 @@ export class AuthService {
       // Parameters changed since this hash was made: upgrade it now that we have the password.
       await this.deps.credentials.setPasswordHash(found.id, await hashPassword(input.password));
     }
-    const user = (await this.deps.users.findById(found.id)) as UserRecord;
+    const { passwordHash: _hash, mfaSecret: _secret, mfaLastTimeStep: _step, ...user } = found;
     if (!user.emailVerified)
       throw new AppError('FORBIDDEN', 'Verify your email address first', { reason: 'EMAIL_NOT_VERIFIED' });
     if (user.mfaEnabled) {

@@ -1,6 +1,8 @@
 // Sessions and tokens. A session is one login and one refresh-token family. Access tokens are short-lived
 // JWTs; refresh tokens are opaque, stored as SHA-256, rotated on every use. A rotated refresh token presented
 // again after the grace window is treated as stolen and ends the whole session.
+import { randomUUID } from 'node:crypto';
+
 import {
   type AccessTokenSettings,
   type ClientInfo,
@@ -53,17 +55,20 @@ export class SessionService {
   async start(user: UserRecord, client: ClientInfo): Promise<IssuedTokens> {
     const expiresAt = new Date(Date.now() + this.settings.sessionTtlSeconds * 1000);
     const refreshToken = `rt_${randomSecret()}`;
-    const session = await this.prisma.session.create({
-      data: {
-        userId: user.id,
-        userAgent: client.userAgent,
-        ip: client.ip,
-        expiresAt,
-        refreshTokens: { create: { tokenHash: sha256(refreshToken), expiresAt } },
-      },
-    });
-    await this.prisma.user.update({ where: { id: user.id }, data: { lastLoginAt: new Date() } });
-    return this.issue(user, session, refreshToken);
+    const sessionId = randomUUID();
+    // Login is the hot path: the session, its first refresh token and last_login_at in one statement
+    // (atomic, one round trip) instead of a transaction of four.
+    await this.prisma.$executeRaw`
+      WITH session AS (
+        INSERT INTO "identity"."sessions" ("id", "user_id", "user_agent", "ip", "expires_at")
+        VALUES (${sessionId}::uuid, ${user.id}::uuid, ${client.userAgent}, ${client.ip}, ${expiresAt})
+        RETURNING "id"
+      ), token AS (
+        INSERT INTO "identity"."refresh_tokens" ("id", "session_id", "token_hash", "expires_at")
+        SELECT ${randomUUID()}::uuid, "id", ${sha256(refreshToken)}, ${expiresAt} FROM session
+      )
+      UPDATE "identity"."users" SET "last_login_at" = now() WHERE "id" = ${user.id}::uuid`;
+    return this.issue(user, { id: sessionId, organizationId: null, expiresAt }, refreshToken);
   }
 
   async refresh(rawToken: string, client: ClientInfo, loadUser: (id: string) => Promise<UserRecord | null>) {
