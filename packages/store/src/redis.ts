@@ -21,7 +21,15 @@ export class RedisStore implements Store {
     private readonly prefix: string,
   ) {
     // lazyConnect + a bounded retry so an unreachable Redis fails startup with a clear error instead of hanging.
-    this.client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 2, enableOfflineQueue: true });
+    // Auto-pipelining batches the commands issued in one tick into one write: fewer syscalls under load.
+    this.client = new Redis(url, {
+      lazyConnect: true,
+      maxRetriesPerRequest: 2,
+      enableOfflineQueue: true,
+      enableAutoPipelining: true,
+    });
+    // Sent once, then called by its SHA (EVALSHA) instead of shipping the script with every call.
+    this.client.defineCommand('g3dIncrWithTtl', { numberOfKeys: 1, lua: INCR_WITH_TTL });
     this.client.on('error', () => {
       /* reported by the failing command and by /readyz; avoid unhandled 'error' events */
     });
@@ -58,8 +66,8 @@ export class RedisStore implements Store {
   }
 
   async incr(key: string, options: { by?: number; ttlMs?: number } = {}) {
-    const result = await this.client.eval(INCR_WITH_TTL, 1, this.prefix + key, options.by ?? 1, options.ttlMs ?? 0);
-    return Number(result);
+    const client = this.client as Redis & { g3dIncrWithTtl(key: string, by: number, ttlMs: number): Promise<number> };
+    return Number(await client.g3dIncrWithTtl(this.prefix + key, options.by ?? 1, options.ttlMs ?? 0));
   }
 
   async ttl(key: string) {

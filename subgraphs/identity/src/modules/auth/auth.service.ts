@@ -94,10 +94,9 @@ export class AuthService {
     return this.finish(user, client);
   }
 
-  private async finish(user: UserRecord, client: ClientInfo): Promise<IssuedTokens> {
-    const tokens = await this.deps.sessions.start(user, client);
-    await this.deps.audit.record({ type: 'login.succeeded', userId: user.id, client });
-    return tokens;
+  private finish(user: UserRecord, client: ClientInfo): Promise<IssuedTokens> {
+    // The audit event is written by the session's own statement (one round trip).
+    return this.deps.sessions.start(user, client, { type: 'login.succeeded', userId: user.id, client });
   }
 
   private mfaToken(userId: string): Promise<string> {

@@ -14,7 +14,7 @@ import type { Prisma, PrismaClient } from '@g3d/db';
 import { unauthenticated } from '@g3d/errors';
 import type { Store } from '@g3d/store';
 
-import type { AuditLog } from '../audit/audit.log.ts';
+import type { AuditLog, AuditRecord } from '../audit/audit.log.ts';
 import { randomSecret, sha256 } from '../shared/secrets.ts';
 import type { UserRecord } from '../users/users.repository.ts';
 
@@ -52,12 +52,13 @@ export class SessionService {
     private readonly audit: AuditLog,
   ) {}
 
-  async start(user: UserRecord, client: ClientInfo): Promise<IssuedTokens> {
+  /** Starts a session for a login and records `event` (login.succeeded) with it. */
+  async start(user: UserRecord, client: ClientInfo, event: AuditRecord): Promise<IssuedTokens> {
     const expiresAt = new Date(Date.now() + this.settings.sessionTtlSeconds * 1000);
     const refreshToken = `rt_${randomSecret()}`;
     const sessionId = randomUUID();
-    // Login is the hot path: the session, its first refresh token and last_login_at in one statement
-    // (atomic, one round trip) instead of a transaction of four.
+    // Login is the hot path: the session, its first refresh token, the audit event and last_login_at in one
+    // statement (atomic, one round trip) instead of a transaction of four and a separate audit insert.
     await this.prisma.$executeRaw`
       WITH session AS (
         INSERT INTO "identity"."sessions" ("id", "user_id", "user_agent", "ip", "expires_at")
@@ -66,7 +67,7 @@ export class SessionService {
       ), token AS (
         INSERT INTO "identity"."refresh_tokens" ("id", "session_id", "token_hash", "expires_at")
         SELECT ${randomUUID()}::uuid, "id", ${sha256(refreshToken)}, ${expiresAt} FROM session
-      )
+      ), audit AS (${this.audit.insert(event)})
       UPDATE "identity"."users" SET "last_login_at" = now() WHERE "id" = ${user.id}::uuid`;
     return this.issue(user, { id: sessionId, organizationId: null, expiresAt }, refreshToken);
   }

@@ -63,8 +63,20 @@ export class UsersRepository {
 export class CredentialsRepository {
   constructor(private readonly prisma: PrismaClient) {}
 
-  findByEmail(email: string): Promise<UserCredentials | null> {
-    return this.prisma.user.findFirst({ where: { email, erasedAt: null }, select: credentialColumns });
+  /**
+   * Every login reads this: raw SQL (the columns of `credentialColumns`, renamed to their fields) skips Prisma's
+   * query planning and result mapping on the hot path.
+   */
+  async findByEmail(email: string): Promise<UserCredentials | null> {
+    const rows = await this.prisma.$queryRaw<UserCredentials[]>`
+      SELECT "id", "email", "first_name" AS "firstName", "last_name" AS "lastName", "display_name" AS "displayName",
+        "email_verified" AS "emailVerified", "roles", "mfa_enabled" AS "mfaEnabled", "last_login_at" AS "lastLoginAt",
+        "preferences", "gdpr_consent" AS "gdprConsent", "gdpr_consent_at" AS "gdprConsentAt",
+        "ccpa_opt_out" AS "ccpaOptOut", "ccpa_opt_out_at" AS "ccpaOptOutAt", "terms_accepted_at" AS "termsAcceptedAt",
+        "privacy_accepted_at" AS "privacyAcceptedAt", "erased_at" AS "erasedAt", "created_at" AS "createdAt",
+        "password_hash" AS "passwordHash", "mfa_secret" AS "mfaSecret", "mfa_last_time_step" AS "mfaLastTimeStep"
+      FROM "identity"."users" WHERE "email" = ${email} AND "erased_at" IS NULL`;
+    return rows[0] ?? null;
   }
 
   findById(id: string): Promise<UserCredentials | null> {
