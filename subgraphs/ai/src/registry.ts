@@ -1,7 +1,9 @@
 // The registry of the 16 AI services: one typed table, the facts of the original platform's gateway
 // (roles, scopes, rate limit per caller per 15 minutes, upstream timeout, retries).
+import { serviceScopes, type ServiceSlug } from '@g3d/auth';
+
 export interface AiServiceEntry {
-  slug: string;
+  slug: ServiceSlug;
   name: string;
   domain: string;
   /** Organization roles that may call it (`admin` always passes). */
@@ -12,43 +14,45 @@ export interface AiServiceEntry {
   retries: number;
 }
 
+// Roles and scopes come from the RBAC model (packages/auth/src/rbac.ts), the one source of truth.
 const entry = (
-  slug: string,
+  slug: ServiceSlug,
   name: string,
   domain: string,
-  role: string,
-  scope: string,
   rateLimitPer15Min: number,
   timeoutSeconds: number,
   retries: number,
-): AiServiceEntry => ({
-  slug,
-  name,
-  domain,
-  roles: [role],
-  scopes: { read: `${scope}:read`, write: `${scope}:write` },
-  rateLimitPer15Min,
-  timeoutMs: timeoutSeconds * 1000,
-  retries,
-});
+): AiServiceEntry => {
+  const access = serviceScopes(slug);
+  return {
+    slug,
+    name,
+    domain,
+    roles: [access.role],
+    scopes: { read: access.read, write: access.write },
+    rateLimitPer15Min,
+    timeoutMs: timeoutSeconds * 1000,
+    retries,
+  };
+};
 
 export const AI_SERVICES: readonly AiServiceEntry[] = [
-  entry('vision-pro', 'Vision Pro', 'medical imaging', 'medical', 'medical', 500, 30, 3),
-  entry('health-ai', 'Health AI', 'personal health intelligence', 'health', 'health', 300, 25, 3),
-  entry('code-forge', 'Code Forge', 'code generation & analysis', 'developer', 'code', 1000, 45, 2),
-  entry('creative-studio', 'Creative Studio', 'content generation', 'creative', 'creative', 800, 60, 2),
-  entry('mesh3d', 'Mesh3D', '3D generation', 'designer', '3d', 200, 90, 2),
-  entry('data-forge', 'Data Forge', 'data intelligence', 'analyst', 'data', 600, 120, 3),
-  entry('automl', 'AutoML', 'automated machine learning', 'ml-engineer', 'ml', 100, 180, 2),
-  entry('secure-ai', 'Secure AI', 'security operations', 'security', 'security', 2000, 15, 3),
-  entry('legal-ai', 'Legal AI', 'legal assistant', 'legal', 'legal', 400, 30, 3),
-  entry('chat-builder', 'Chat Builder', 'conversational AI', 'support', 'chat', 1500, 20, 3),
-  entry('video-ai', 'Video AI', 'video intelligence', 'media', 'video', 50, 300, 2),
-  entry('voice-ai', 'Voice AI', 'voice intelligence', 'voice', 'voice', 800, 45, 3),
-  entry('translate-ai', 'Translate AI', 'neural translation', 'translator', 'translate', 2000, 20, 3),
-  entry('finance-ai', 'Finance AI', 'financial analysis', 'finance', 'finance', 600, 25, 3),
-  entry('documind', 'DocuMind', 'document processing', 'document', 'document', 1000, 60, 3),
-  entry('edge-ai', 'Edge AI', 'edge computing', 'infrastructure', 'edge', 1200, 15, 3),
+  entry('vision-pro', 'Vision Pro', 'medical imaging', 500, 30, 3),
+  entry('health-ai', 'Health AI', 'personal health intelligence', 300, 25, 3),
+  entry('code-forge', 'Code Forge', 'code generation & analysis', 1000, 45, 2),
+  entry('creative-studio', 'Creative Studio', 'content generation', 800, 60, 2),
+  entry('mesh3d', 'Mesh3D', '3D generation', 200, 90, 2),
+  entry('data-forge', 'Data Forge', 'data intelligence', 600, 120, 3),
+  entry('automl', 'AutoML', 'automated machine learning', 100, 180, 2),
+  entry('secure-ai', 'Secure AI', 'security operations', 2000, 15, 3),
+  entry('legal-ai', 'Legal AI', 'legal assistant', 400, 30, 3),
+  entry('chat-builder', 'Chat Builder', 'conversational AI', 1500, 20, 3),
+  entry('video-ai', 'Video AI', 'video intelligence', 50, 300, 2),
+  entry('voice-ai', 'Voice AI', 'voice intelligence', 800, 45, 3),
+  entry('translate-ai', 'Translate AI', 'neural translation', 2000, 20, 3),
+  entry('finance-ai', 'Finance AI', 'financial analysis', 600, 25, 3),
+  entry('documind', 'DocuMind', 'document processing', 1000, 60, 3),
+  entry('edge-ai', 'Edge AI', 'edge computing', 1200, 15, 3),
 ];
 
 /** `vision-pro` → `visionPro`: the service's root field name. */

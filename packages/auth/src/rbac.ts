@@ -1,0 +1,78 @@
+// The RBAC scope model, one source of truth: organization roles → scopes. A caller's token carries the
+// scopes of their roles in the current organization, mapped through this table. `super_admin` is a platform
+// role (identity's user.roles) and is never granted through an organization.
+
+/** Each AI service's domain role and scope prefix (reference: ai-services.md). */
+export const SERVICE_ACCESS = [
+  { service: 'vision-pro', role: 'medical', scope: 'medical' },
+  { service: 'health-ai', role: 'health', scope: 'health' },
+  { service: 'code-forge', role: 'developer', scope: 'code' },
+  { service: 'creative-studio', role: 'creative', scope: 'creative' },
+  { service: 'mesh3d', role: 'designer', scope: '3d' },
+  { service: 'data-forge', role: 'analyst', scope: 'data' },
+  { service: 'automl', role: 'ml-engineer', scope: 'ml' },
+  { service: 'secure-ai', role: 'security', scope: 'security' },
+  { service: 'legal-ai', role: 'legal', scope: 'legal' },
+  { service: 'chat-builder', role: 'support', scope: 'chat' },
+  { service: 'video-ai', role: 'media', scope: 'video' },
+  { service: 'voice-ai', role: 'voice', scope: 'voice' },
+  { service: 'translate-ai', role: 'translator', scope: 'translate' },
+  { service: 'finance-ai', role: 'finance', scope: 'finance' },
+  { service: 'documind', role: 'document', scope: 'document' },
+  { service: 'edge-ai', role: 'infrastructure', scope: 'edge' },
+] as const;
+
+export type ServiceSlug = (typeof SERVICE_ACCESS)[number]['service'];
+
+export const PLATFORM_SCOPES = {
+  orgRead: 'org:read',
+  orgAdmin: 'org:admin',
+  billingAdmin: 'billing:admin',
+  telemetryRead: 'telemetry:read',
+  platformAdmin: 'admin:platform',
+} as const;
+
+export const SERVICE_SCOPES: readonly string[] = SERVICE_ACCESS.flatMap((s) => [`${s.scope}:read`, `${s.scope}:write`]);
+
+/** Roles an organization can grant. */
+export const ORGANIZATION_ROLES = ['owner', 'admin', 'member', ...SERVICE_ACCESS.map((s) => s.role)] as const;
+export type OrganizationRole = (typeof ORGANIZATION_ROLES)[number];
+
+/** Platform roles, held on the user (identity), never granted by an organization. */
+export const PLATFORM_ROLES = ['user', 'admin', 'super_admin'] as const;
+
+const ROLE_SCOPES: Record<OrganizationRole, readonly string[]> = Object.fromEntries([
+  // The owner can do everything in the organization, billing included.
+  [
+    'owner',
+    [
+      PLATFORM_SCOPES.orgRead,
+      PLATFORM_SCOPES.orgAdmin,
+      PLATFORM_SCOPES.billingAdmin,
+      PLATFORM_SCOPES.telemetryRead,
+      ...SERVICE_SCOPES,
+    ],
+  ],
+  // "admin always passes" for every service (reference), and administers the organization.
+  ['admin', [PLATFORM_SCOPES.orgRead, PLATFORM_SCOPES.orgAdmin, PLATFORM_SCOPES.telemetryRead, ...SERVICE_SCOPES]],
+  ['member', [PLATFORM_SCOPES.orgRead]],
+  ...SERVICE_ACCESS.map((s) => [s.role, [PLATFORM_SCOPES.orgRead, `${s.scope}:read`, `${s.scope}:write`]]),
+]) as Record<OrganizationRole, readonly string[]>;
+
+export function isOrganizationRole(role: string): role is OrganizationRole {
+  return (ORGANIZATION_ROLES as readonly string[]).includes(role);
+}
+
+/** The scopes of a set of organization roles, sorted; unknown and platform roles grant nothing. */
+export function scopesForRoles(roles: readonly string[]): string[] {
+  const scopes = new Set<string>();
+  for (const role of roles) if (isOrganizationRole(role)) for (const scope of ROLE_SCOPES[role]) scopes.add(scope);
+  return [...scopes].sort();
+}
+
+/** The scopes a service needs: read for queries, write for mutations. */
+export function serviceScopes(service: ServiceSlug): { read: string; write: string; role: string } {
+  const access = SERVICE_ACCESS.find((s) => s.service === service);
+  if (!access) throw new Error(`unknown service ${service}`);
+  return { read: `${access.scope}:read`, write: `${access.scope}:write`, role: access.role };
+}
