@@ -81,3 +81,24 @@ export async function login(url: string, email = ADMIN.email, password = ADMIN.p
   if (!token) throw new Error(`login failed: ${JSON.stringify(result.errors)}`);
   return token;
 }
+
+/** Registers and verifies an account through the API (reading the mail from the development mailbox); returns a token. */
+export async function registerUser(url: string, email: string, password = 'a long enough passphrase'): Promise<string> {
+  const [firstName = 'Test', lastName = 'User'] = email.split('@')[0]?.split('.') ?? [];
+  const registered = await gql(url, 'mutation($i: RegisterInput!) { register(input: $i) { message } }', {
+    variables: {
+      i: { email, password, firstName, lastName, acceptTerms: true, acceptPrivacyPolicy: true, gdprConsent: true },
+    },
+  });
+  if (registered.errors) throw new Error(`register failed: ${JSON.stringify(registered.errors)}`);
+  const mail = await gql<{ devMailbox: { text: string }[] }>(
+    url,
+    'query($to: String!) { devMailbox(to: $to) { text } }',
+    {
+      variables: { to: email },
+    },
+  );
+  const token = /[?&]token=([A-Za-z0-9_-]+)/.exec(mail.data?.devMailbox[0]?.text ?? '')?.[1];
+  await gql(url, 'mutation($t: String!) { verifyEmail(token: $t) }', { variables: { t: token } });
+  return login(url, email, password);
+}

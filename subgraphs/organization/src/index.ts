@@ -1,7 +1,16 @@
 // The organization subgraph: tenants and memberships; contributes User.organizations.
-import { type AuthContext, isAuthenticated, isPlatformAdmin, isPublic, isSelf, or, rule } from '@g3d/auth';
+import {
+  type AuthContext,
+  callerIsPlatformAdmin,
+  isAuthenticated,
+  isPlatformAdmin,
+  isPublic,
+  isSelf,
+  or,
+  rule,
+} from '@g3d/auth';
 import type { Database, Membership, Organization } from '@g3d/db';
-import { forbidden, unauthenticated } from '@g3d/errors';
+import { forbidden, notFound, unauthenticated } from '@g3d/errors';
 import {
   createSubgraph,
   type DataLoader,
@@ -13,7 +22,15 @@ import {
   type SubgraphDeps,
 } from '@g3d/kit';
 
+import { readSettings } from './modules/organizations/organization-input.ts';
 import { OrganizationsRepository } from './modules/organizations/organizations.repository.ts';
+import {
+  type CreateOrganizationInput,
+  OrganizationsService,
+  type UpdateOrganizationInput,
+} from './modules/organizations/organizations.service.ts';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 interface OrganizationContext extends AuthContext {
   organizations: DataLoader<string, Organization | null>;
@@ -34,9 +51,53 @@ const isMemberOfParentOrganization = rule({ cache: 'no_cache' })(async (
   return memberships.some((m) => m.organizationId === parent.id) || forbidden('Not a member of this organization');
 });
 
+/** The caller is an owner or admin of the parent organization. Parent-dependent: never cached. */
+const isAdminOfParentOrganization = rule({ cache: 'no_cache' })(async (
+  parent: { id: string },
+  _args,
+  ctx: OrganizationContext,
+) => {
+  if (!ctx.caller.userId) return unauthenticated();
+  return (
+    (await rolesIn(ctx, parent.id)).some((r) => ADMIN_ROLES.has(r)) || forbidden('Organization administrators only')
+  );
+});
+
+/** People (not API keys) create organizations. */
+const isSignedInUser = rule('isSignedInUser', { cache: 'contextual' })((_p, _a, ctx: OrganizationContext) => {
+  if (ctx.caller.kind === 'anonymous') return unauthenticated();
+  return (ctx.caller.kind === 'user' && ctx.caller.userId !== null) || forbidden('Sign in as a user for this');
+});
+
+const ADMIN_ROLES = new Set(['owner', 'admin']);
+
+async function rolesIn(ctx: OrganizationContext, organizationId: string): Promise<string[]> {
+  if (!ctx.caller.userId) return [];
+  const memberships = await ctx.membershipsOfUser.load(ctx.caller.userId);
+  return memberships.find((m) => m.organizationId === organizationId)?.roles ?? [];
+}
+
+/** An organization the caller may see: a member, or a platform admin. Anything else looks like no organization. */
+async function visible(ctx: OrganizationContext, organization: Organization | null): Promise<Organization | null> {
+  if (!organization) return null;
+  if (callerIsPlatformAdmin(ctx.caller)) return organization;
+  return (await rolesIn(ctx, organization.id)).length > 0 ? organization : null;
+}
+
 export const organizationPermissions = {
-  Query: { organization: isAuthenticated, _service: isPublic, _entities: isPublic },
-  Organization: or(isMemberOfParentOrganization, isPlatformAdmin),
+  Query: {
+    organization: isAuthenticated,
+    organizationBySlug: isAuthenticated,
+    _service: isPublic,
+    _entities: isPublic,
+  },
+  Mutation: { createOrganization: isSignedInUser, updateOrganization: isAuthenticated },
+  Organization: {
+    '*': or(isMemberOfParentOrganization, isPlatformAdmin),
+    billingEmail: or(isAdminOfParentOrganization, isPlatformAdmin),
+  },
+  // Reachable only through Organization.settings, which is guarded above.
+  OrganizationSettings: isAuthenticated,
   // Reachable only through Organization.members, which is guarded above.
   Membership: isAuthenticated,
   User: { id: isAuthenticated, organizations: or(isSelf(), isPlatformAdmin) },
@@ -45,6 +106,7 @@ export const organizationPermissions = {
 
 export function organizationDefinition(db: Database): SubgraphDefinition<OrganizationContext> {
   const repo = new OrganizationsRepository(db.prisma);
+  const service = new OrganizationsService(repo);
   return {
     name: 'organization',
     typeDefs: organizationTypeDefs,
@@ -67,10 +129,26 @@ export function organizationDefinition(db: Database): SubgraphDefinition<Organiz
     resolvers: {
       DateTime,
       Query: {
-        organization: async (_parent, { id }: { id: string }, ctx) => ctx.organizations.load(id),
+        organization: async (_parent, { id }: { id: string }, ctx) =>
+          UUID.test(id) ? visible(ctx, await ctx.organizations.load(id)) : null,
+        organizationBySlug: async (_parent, { slug }: { slug: string }, ctx) =>
+          slug.length <= 64 ? visible(ctx, await repo.findBySlug(slug)) : null,
+      },
+      Mutation: {
+        createOrganization: (_parent, { input }: { input: CreateOrganizationInput }, ctx) =>
+          service.create(ctx.caller.userId as string, input),
+        updateOrganization: async (_parent, { id, input }: { id: string; input: UpdateOrganizationInput }, ctx) => {
+          const organization = UUID.test(id) ? await visible(ctx, await ctx.organizations.load(id)) : null;
+          // A stranger cannot tell a foreign organization from a missing one.
+          if (!organization) throw notFound('No such organization');
+          const isAdmin = (await rolesIn(ctx, id)).some((r) => ADMIN_ROLES.has(r)) || callerIsPlatformAdmin(ctx.caller);
+          if (!isAdmin) throw forbidden('Organization administrators only');
+          return service.update(organization, input);
+        },
       },
       Organization: {
         __resolveReference: (ref: { id: string }, ctx: OrganizationContext) => ctx.organizations.load(ref.id),
+        settings: (organization: Organization) => readSettings(organization.settings),
         members: (org: Organization, _args, ctx) => ctx.membershipsOfOrganization.load(org.id),
       },
       Membership: {

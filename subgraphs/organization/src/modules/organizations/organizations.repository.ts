@@ -1,11 +1,20 @@
 // The only place organization's tables are touched.
-import type { Membership, Organization, PrismaClient } from '@g3d/db';
+import type { Membership, Organization, Prisma, PrismaClient } from '@g3d/db';
 
 export class OrganizationsRepository {
   constructor(private readonly prisma: PrismaClient) {}
 
+  /** Live (not deleted) organizations. */
   findByIds(ids: readonly string[]): Promise<Organization[]> {
-    return this.prisma.organization.findMany({ where: { id: { in: [...ids] } } });
+    return this.prisma.organization.findMany({ where: { id: { in: [...ids] }, deletedAt: null } });
+  }
+
+  findBySlug(slug: string): Promise<Organization | null> {
+    return this.prisma.organization.findFirst({ where: { slug, deletedAt: null } });
+  }
+
+  update(id: string, data: Prisma.OrganizationUpdateInput): Promise<Organization> {
+    return this.prisma.organization.update({ where: { id }, data });
   }
 
   membershipsOfUsers(userIds: readonly string[]): Promise<Membership[]> {
@@ -23,14 +32,13 @@ export class OrganizationsRepository {
     return this.prisma.organization.count();
   }
 
-  /** Creates an organization and its owner's membership in one transaction. */
-  createWithOwner(data: { name: string; slug: string; ownerId: string }): Promise<Organization> {
+  /** Creates an organization and its owner's membership in one statement (nested create: atomic). */
+  createWithOwner(
+    data: Omit<Prisma.OrganizationCreateInput, 'memberships'> & { ownerId: string },
+  ): Promise<Organization> {
+    const { ownerId, ...organization } = data;
     return this.prisma.organization.create({
-      data: {
-        name: data.name,
-        slug: data.slug,
-        memberships: { create: { userId: data.ownerId, roles: ['owner', 'admin'] } },
-      },
+      data: { ...organization, memberships: { create: { userId: ownerId, roles: ['owner', 'admin'] } } },
     });
   }
 }
