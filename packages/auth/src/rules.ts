@@ -38,3 +38,9 @@ export function isSelf(idOf: (parent: unknown) => unknown = (parent) => (parent 
     return (ctx.caller.userId !== null && idOf(parent) === ctx.caller.userId) || forbidden();
   });
 }
+
+/** A signed-in person (a session), not an API key: managing credentials, sessions, creating organizations. */
+export const isSignedInUser = rule('isSignedInUser', { cache: 'contextual' })((_parent, _args, ctx: AuthContext) => {
+  if (ctx.caller.kind === 'anonymous') return unauthenticated();
+  return (ctx.caller.kind === 'user' && ctx.caller.userId !== null) || forbidden('Sign in as a user for this');
+});

@@ -6,6 +6,7 @@ import {
   isPlatformAdmin,
   isPublic,
   isSelf,
+  isSignedInUser,
   or,
   rule,
   type SigningKey,
@@ -90,12 +91,6 @@ const isSelfOrJustSignedIn = rule({ cache: 'no_cache' })((parent: { id: string }
   if (ctx.signedIn.userId === parent.id) return true;
   if (ctx.caller.kind === 'anonymous') return unauthenticated();
   return ctx.caller.userId === parent.id || forbidden();
-});
-
-/** Operations on the caller's own sessions and credentials need a signed-in person, not an API key. */
-const isSignedInUser = rule('isSignedInUser', { cache: 'contextual' })((_p, _a, ctx: Ctx) => {
-  if (ctx.caller.kind === 'anonymous') return unauthenticated();
-  return (ctx.caller.kind === 'user' && ctx.caller.userId !== null) || forbidden('Sign in as a user for this');
 });
 
 export function identityPermissions(options: { devMailbox: boolean }) {

@@ -6,6 +6,7 @@ import {
   isPlatformAdmin,
   isPublic,
   isSelf,
+  isSignedInUser,
   or,
   rule,
 } from '@g3d/auth';
@@ -61,12 +62,6 @@ const isAdminOfParentOrganization = rule({ cache: 'no_cache' })(async (
   return (
     (await rolesIn(ctx, parent.id)).some((r) => ADMIN_ROLES.has(r)) || forbidden('Organization administrators only')
   );
-});
-
-/** People (not API keys) create organizations. */
-const isSignedInUser = rule('isSignedInUser', { cache: 'contextual' })((_p, _a, ctx: OrganizationContext) => {
-  if (ctx.caller.kind === 'anonymous') return unauthenticated();
-  return (ctx.caller.kind === 'user' && ctx.caller.userId !== null) || forbidden('Sign in as a user for this');
 });
 
 const ADMIN_ROLES = new Set(['owner', 'admin']);
