@@ -1,5 +1,6 @@
 // Organizations: create (the creator becomes owner), validated slugs, update by owners/admins only, and
 // tenants that cannot see each other (alicia owns A, jim owns B; the seeded platform admin is not involved).
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { gql, type GraphQLResponse, registerUser, startTestPlatform, type TestPlatform } from './helpers.ts';
@@ -173,5 +174,92 @@ describe('organizations', () => {
       variables: { i: { name: 'Bot', slug: 'bot-org' } },
     });
     expect(code(viaKey)).toBe('FORBIDDEN');
+  });
+});
+
+describe('memberships', () => {
+  let joe: string;
+  let joeId: string;
+  let aliciaId: string;
+  const CHANGE =
+    'mutation($o: ID!, $u: ID!, $r: [String!]!) { changeMemberRoles(organizationId: $o, userId: $u, roles: $r) { roles } }';
+  const REMOVE = 'mutation($o: ID!, $u: ID!) { removeMember(organizationId: $o, userId: $u) }';
+  const LEAVE = 'mutation($o: ID!) { leaveOrganization(organizationId: $o) }';
+  const meId = async (token: string) =>
+    (await gql<{ me: { id: string } }>(url(), '{ me { id } }', { token })).data?.me.id as string;
+
+  beforeAll(async () => {
+    joe = await registerUser(url(), 'joe@a.example');
+    [joeId, aliciaId] = await Promise.all([meId(joe), meId(alice)]);
+    // Invitations come later: seed joe into A as a developer directly.
+    const db = new pg.Client({ connectionString: platform.databaseUrl });
+    await db.connect();
+    await db.query(
+      `INSERT INTO organization.memberships (id, organization_id, user_id, roles) VALUES (gen_random_uuid(), $1, $2, '{developer}')`,
+      [orgA, joeId],
+    );
+    await db.end();
+  });
+
+  it('lets the owner change roles; refuses unknown, platform and empty role lists', async () => {
+    const changed = await gql(url(), CHANGE, {
+      token: alice,
+      variables: { o: orgA, u: joeId, r: ['developer', 'analyst'] },
+    });
+    expect(changed.data).toEqual({ changeMemberRoles: { roles: ['developer', 'analyst'] } });
+    for (const roles of [[], ['super_admin'], ['OWNER'], ['x'.repeat(10_000)], ['member', 'not-a-role']]) {
+      const result = await gql(url(), CHANGE, { token: alice, variables: { o: orgA, u: joeId, r: roles } });
+      expect([code(result), field(result)]).toEqual(['BAD_USER_INPUT', 'roles']);
+    }
+  });
+
+  it('refuses members who are not administrators, and strangers', async () => {
+    expect(code(await gql(url(), CHANGE, { token: joe, variables: { o: orgA, u: joeId, r: ['admin'] } }))).toBe(
+      'FORBIDDEN',
+    );
+    expect(code(await gql(url(), REMOVE, { token: joe, variables: { o: orgA, u: aliciaId } }))).toBe('FORBIDDEN');
+    expect(code(await gql(url(), CHANGE, { token: jim, variables: { o: orgA, u: joeId, r: ['admin'] } }))).toBe(
+      'NOT_FOUND',
+    );
+    expect(code(await gql(url(), REMOVE, { token: jim, variables: { o: orgA, u: joeId } }))).toBe('NOT_FOUND');
+    expect(code(await gql(url(), LEAVE, { token: jim, variables: { o: orgA } }))).toBe('NOT_FOUND');
+    expect(code(await gql(url(), REMOVE, { token: alice, variables: { o: orgA, u: 'not-a-uuid' } }))).toBe('NOT_FOUND');
+  });
+
+  it('keeps one owner: the last owner cannot leave, be removed or give up the role', async () => {
+    expect(code(await gql(url(), LEAVE, { token: alice, variables: { o: orgA } }))).toBe('CONFLICT');
+    expect(code(await gql(url(), REMOVE, { token: alice, variables: { o: orgA, u: aliciaId } }))).toBe('CONFLICT');
+    expect(code(await gql(url(), CHANGE, { token: alice, variables: { o: orgA, u: aliciaId, r: ['admin'] } }))).toBe(
+      'CONFLICT',
+    );
+  });
+
+  it('only owners grant the owner role; admins cannot remove owners', async () => {
+    await gql(url(), CHANGE, { token: alice, variables: { o: orgA, u: joeId, r: ['admin'] } });
+    expect(code(await gql(url(), CHANGE, { token: joe, variables: { o: orgA, u: joeId, r: ['owner'] } }))).toBe(
+      'FORBIDDEN',
+    );
+    expect(code(await gql(url(), REMOVE, { token: joe, variables: { o: orgA, u: aliciaId } }))).toBe('FORBIDDEN');
+  });
+
+  it('two owners removing each other at once: exactly one succeeds, one owner remains', async () => {
+    await gql(url(), CHANGE, { token: alice, variables: { o: orgA, u: joeId, r: ['owner', 'admin'] } });
+    const [a, b] = await Promise.all([
+      gql(url(), REMOVE, { token: alice, variables: { o: orgA, u: joeId } }),
+      gql(url(), REMOVE, { token: joe, variables: { o: orgA, u: aliciaId } }),
+    ]);
+    const outcomes = [a, b].map((r) => (r.errors ? code(r) : 'OK'));
+    expect(outcomes.filter((o) => o === 'OK')).toHaveLength(1);
+    expect(outcomes.every((o) => o === 'OK' || o === 'CONFLICT' || o === 'FORBIDDEN' || o === 'NOT_FOUND')).toBe(true);
+    const survivor = outcomes[0] === 'OK' ? alice : joe;
+    const members = await gql<{ organization: { members: { roles: string[] }[] } }>(
+      url(),
+      'query($id: ID!) { organization(id: $id) { members { roles } } }',
+      {
+        token: survivor,
+        variables: { id: orgA },
+      },
+    );
+    expect(members.data?.organization.members).toEqual([{ roles: expect.arrayContaining(['owner']) }]);
   });
 });

@@ -23,6 +23,7 @@ import {
   type SubgraphDeps,
 } from '@g3d/kit';
 
+import { MembershipsService } from './modules/organizations/memberships.service.ts';
 import { readSettings } from './modules/organizations/organization-input.ts';
 import { OrganizationsRepository } from './modules/organizations/organizations.repository.ts';
 import {
@@ -86,7 +87,14 @@ export const organizationPermissions = {
     _service: isPublic,
     _entities: isPublic,
   },
-  Mutation: { createOrganization: isSignedInUser, updateOrganization: isAuthenticated },
+  Mutation: {
+    createOrganization: isSignedInUser,
+    updateOrganization: isAuthenticated,
+    // Authorization needs the locked member list: checked inside the transaction (memberships.service.ts).
+    changeMemberRoles: isSignedInUser,
+    removeMember: isSignedInUser,
+    leaveOrganization: isSignedInUser,
+  },
   Organization: {
     '*': or(isMemberOfParentOrganization, isPlatformAdmin),
     billingEmail: or(isAdminOfParentOrganization, isPlatformAdmin),
@@ -102,6 +110,13 @@ export const organizationPermissions = {
 export function organizationDefinition(db: Database): SubgraphDefinition<OrganizationContext> {
   const repo = new OrganizationsRepository(db.prisma);
   const service = new OrganizationsService(repo);
+  const memberships = new MembershipsService(db.prisma);
+  /** Strangers get NOT_FOUND for any organization they cannot see, existing or not. */
+  const requireVisible = async (ctx: OrganizationContext, id: string) => {
+    const organization = UUID.test(id) ? await visible(ctx, await ctx.organizations.load(id)) : null;
+    if (!organization) throw notFound('No such organization');
+    return organization;
+  };
   return {
     name: 'organization',
     typeDefs: organizationTypeDefs,
@@ -133,12 +148,26 @@ export function organizationDefinition(db: Database): SubgraphDefinition<Organiz
         createOrganization: (_parent, { input }: { input: CreateOrganizationInput }, ctx) =>
           service.create(ctx.caller.userId as string, input),
         updateOrganization: async (_parent, { id, input }: { id: string; input: UpdateOrganizationInput }, ctx) => {
-          const organization = UUID.test(id) ? await visible(ctx, await ctx.organizations.load(id)) : null;
-          // A stranger cannot tell a foreign organization from a missing one.
-          if (!organization) throw notFound('No such organization');
+          const organization = await requireVisible(ctx, id);
           const isAdmin = (await rolesIn(ctx, id)).some((r) => ADMIN_ROLES.has(r)) || callerIsPlatformAdmin(ctx.caller);
           if (!isAdmin) throw forbidden('Organization administrators only');
           return service.update(organization, input);
+        },
+        changeMemberRoles: async (_p, args: { organizationId: string; userId: string; roles: string[] }, ctx) => {
+          await requireVisible(ctx, args.organizationId);
+          if (!UUID.test(args.userId)) throw notFound('No such member');
+          return memberships.changeRoles(args.organizationId, ctx.caller.userId as string, args.userId, args.roles);
+        },
+        removeMember: async (_p, args: { organizationId: string; userId: string }, ctx) => {
+          await requireVisible(ctx, args.organizationId);
+          if (!UUID.test(args.userId)) throw notFound('No such member');
+          await memberships.remove(args.organizationId, ctx.caller.userId as string, args.userId);
+          return true;
+        },
+        leaveOrganization: async (_p, args: { organizationId: string }, ctx) => {
+          await requireVisible(ctx, args.organizationId);
+          await memberships.leave(args.organizationId, ctx.caller.userId as string);
+          return true;
         },
       },
       Organization: {
