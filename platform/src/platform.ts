@@ -35,6 +35,8 @@ export interface RunningPlatform {
   gatewayUrl: string | null;
   subgraphUrls: Record<string, string>;
   databaseUrl: string;
+  /** The process's database pool (when a service here uses one): tests count queries through it. */
+  db: Database | null;
   store: Store;
   /** Set when this start created the first admin. */
   seededAdmin: { email: string; password: string; generated: boolean } | null;
@@ -205,7 +207,7 @@ export async function startPlatform(config: PlatformConfig, options: StartOption
     if (all || options.service === 'migrate') seededAdmin = await seed(config, database);
     if (options.service === 'migrate') {
       await stopAll();
-      return { gatewayUrl: null, subgraphUrls: {}, databaseUrl, store, seededAdmin, stop: async () => {} };
+      return { gatewayUrl: null, subgraphUrls: {}, databaseUrl, db: null, store, seededAdmin, stop: async () => {} };
     }
 
     const subgraphUrls: Record<string, string> = {};
@@ -261,7 +263,7 @@ export async function startPlatform(config: PlatformConfig, options: StartOption
       cleanups.push(() => gateway.stop());
       gatewayUrl = `${url}/graphql`;
     }
-    return { gatewayUrl, subgraphUrls, databaseUrl, store, seededAdmin, stop: stopAll };
+    return { gatewayUrl, subgraphUrls, databaseUrl, db: shared ?? null, store, seededAdmin, stop: stopAll };
   }
 }
 

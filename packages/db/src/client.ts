@@ -14,6 +14,8 @@ export interface Database {
   pool: pg.Pool;
   /** Counts SQL statements sent through this pool: the N+1 tests read it. */
   readonly queryCount: () => number;
+  /** Statements sent while `fn` runs, counted by the PostgreSQL schema they name (N+1 tests). */
+  countQueriesBySchema(fn: () => Promise<unknown>): Promise<Record<string, number>>;
   close(): Promise<void>;
 }
 
@@ -35,10 +37,15 @@ export function createDatabase(options: DatabaseOptions): Database {
   // Without a listener an idle client's error (server restart) would crash the process.
   pool.on('error', () => {});
   let queries = 0;
+  let recorder: string[] | null = null;
   pool.on('connect', (client) => {
     const original = client.query.bind(client) as (...args: unknown[]) => unknown;
     (client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
       queries += 1;
+      if (recorder) {
+        const first = args[0];
+        recorder.push(typeof first === 'string' ? first : String((first as { text?: unknown })?.text ?? ''));
+      }
       return original(...args);
     };
   });
@@ -47,6 +54,20 @@ export function createDatabase(options: DatabaseOptions): Database {
     prisma,
     pool,
     queryCount: () => queries,
+    async countQueriesBySchema(fn) {
+      recorder = [];
+      try {
+        await fn();
+        const counts: Record<string, number> = {};
+        for (const text of recorder) {
+          const schema = /"(identity|organization|entitlement|telemetry)"\./.exec(text)?.[1] ?? 'other';
+          counts[schema] = (counts[schema] ?? 0) + 1;
+        }
+        return counts;
+      } finally {
+        recorder = null;
+      }
+    },
     async close() {
       await prisma.$disconnect();
       await pool.end().catch(() => {});
