@@ -15,7 +15,7 @@ import {
 } from '@g3d/auth';
 import { createLogger } from '@g3d/kit';
 import { loadPlatformConfig, RANDOM_PORTS_ENV, type RunningPlatform, startPlatform } from '@g3d/platform';
-import { createEmptyDatabase, testConfig, type TestDatabase, testStorePrefix } from '@g3d/testkit';
+import { createEmptyDatabase, databaseEnv, testConfig, type TestDatabase, testStorePrefix } from '@g3d/testkit';
 
 export const BENCH_ADMIN = { email: 'bench-admin@bench.example', password: 'bench password, loopback only' };
 
@@ -50,11 +50,10 @@ export async function startBenchPlatform(options: { logLevel?: string } = {}): P
     const config = loadPlatformConfig({
       NODE_ENV: 'test',
       DATA_DIR: dataDir,
-      DATABASE_URL: database.url,
+      ...databaseEnv(database),
       // PGlite has one session and its socket server interleaves the protocol messages of concurrent
       // connections (wrong results, "portal does not exist", hung queries): one connection, as the platform
       // uses for its own embedded database and as platform/test/helpers.ts does.
-      ...(database.kind === 'pglite' ? { DB_POOL_MAX: '1' } : {}),
       ...(testConfig.REDIS_URL ? { REDIS_URL: testConfig.REDIS_URL } : {}),
       STORE_PREFIX: testStorePrefix(),
       ...RANDOM_PORTS_ENV,

@@ -19,7 +19,15 @@ import {
   type SigningKey,
 } from '@g3d/auth';
 import { formatError } from '@g3d/errors';
-import { createHttpServer, errorLoggingPlugin, httpErrorHandler, jsonBody, listen, type Logger } from '@g3d/kit';
+import {
+  createHttpServer,
+  errorLoggingPlugin,
+  httpErrorHandler,
+  jsonBody,
+  listen,
+  type Logger,
+  probeReadiness,
+} from '@g3d/kit';
 import type { Store } from '@g3d/store';
 import express from 'express';
 
@@ -131,7 +139,9 @@ export function createGateway(options: GatewayOptions): GatewayService {
         res.json({ status: 'ok', service: 'gateway' });
       });
       app.get('/readyz', async (_req, res) => {
-        const results = await Promise.all(endpoints.map(async (e) => [e.name, await probe(e.url)] as const));
+        const results = await Promise.all(
+          endpoints.map(async (e) => [e.name, (await probeReadiness(e.url, 2_000)).ok ? 'ok' : 'unavailable'] as const),
+        );
         const subgraphs = Object.fromEntries(results);
         const ok = results.every(([, status]) => status === 'ok');
         res.status(ok ? 200 : 503).json({ status: ok ? 'ok' : 'degraded', subgraphs });
@@ -187,15 +197,4 @@ export function clientInfo(req: express.Request, trustProxyHops: number): Client
     ip = chain[chain.length - trustProxyHops] ?? ip;
   }
   return { ip: ip.slice(0, 64), userAgent: (req.header('user-agent') ?? '').slice(0, 512) };
-}
-
-/** A subgraph's readiness: its /readyz next to its /graphql. */
-async function probe(graphqlUrl: string): Promise<'ok' | 'unavailable'> {
-  try {
-    const response = await fetch(new URL('/readyz', graphqlUrl), { signal: AbortSignal.timeout(2_000) });
-    await response.body?.cancel();
-    return response.ok ? 'ok' : 'unavailable';
-  } catch {
-    return 'unavailable';
-  }
 }

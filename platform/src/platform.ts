@@ -19,7 +19,7 @@ import {
 import { StartupError } from '@g3d/config';
 import { applyMigrations, createDatabase, type Database, type EmbeddedPostgres, startEmbeddedPostgres } from '@g3d/db';
 import { createEntitlementService, seedPlans } from '@g3d/entitlement';
-import { createGateway, type GatewayService } from '@g3d/gateway';
+import { createGateway, type GatewayService, subgraphEndpoints } from '@g3d/gateway';
 import { createIdentityService, loadOrCreateSecretBoxKey, secretBoxKeyFromText, seedFirstAdmin } from '@g3d/identity';
 import type { Logger, SubgraphDeps, SubgraphService } from '@g3d/kit';
 import { createOrganizationService, seedFirstOrganization } from '@g3d/organization';
@@ -388,8 +388,7 @@ async function buildGateway(
   let gateway: GatewayService;
   try {
     if (options.authOff) return createGateway({ ...base, auth: { mode: 'off' } });
-    const probe = createGateway({ ...base, auth: { mode: 'off' } });
-    const identity = probe.endpoints.find((e) => e.name === 'identity');
+    const identity = subgraphEndpoints(supergraphSdl, options.subgraphUrls).find((e) => e.name === 'identity');
     const jwksUrl =
       config.IDENTITY_JWKS_URL ?? (identity ? new URL('/.well-known/jwks.json', identity.url).toString() : undefined);
     if (!jwksUrl)

@@ -6,7 +6,7 @@ import path from 'node:path';
 
 import { createLogger } from '@g3d/kit';
 import { loadPlatformConfig, RANDOM_PORTS_ENV, type RunningPlatform, startPlatform } from '@g3d/platform';
-import { createEmptyDatabase, testConfig, type TestDatabase, testStorePrefix } from '@g3d/testkit';
+import { createEmptyDatabase, databaseEnv, testConfig, type TestDatabase, testStorePrefix } from '@g3d/testkit';
 
 export const ADMIN = { email: 'alice@a.example', password: 'correct horse battery staple' };
 
@@ -23,12 +23,10 @@ export async function startTestPlatform(env: Record<string, string> = {}): Promi
   const config = loadPlatformConfig({
     NODE_ENV: 'test',
     DATA_DIR: dataDir,
-    DATABASE_URL: database.url,
+    ...databaseEnv(database),
     ...(testConfig.REDIS_URL ? { REDIS_URL: testConfig.REDIS_URL } : {}),
     STORE_PREFIX: testStorePrefix(),
     ...RANDOM_PORTS_ENV,
-    // PGlite takes one connection at a time (see platform.ts).
-    ...(database.kind === 'pglite' ? { DB_POOL_MAX: '1' } : {}),
     ADMIN_EMAIL: ADMIN.email,
     ADMIN_PASSWORD: ADMIN.password,
     ...env,

@@ -36,6 +36,22 @@ async function mailbox(to: string) {
 }
 const tokenFrom = (text: string) => /[?&]token=([A-Za-z0-9_-]+)/.exec(text)?.[1] as string;
 
+function register(gdprConsent: boolean): Promise<GraphQLResponse<{ register: { message: string } }>> {
+  return gql(url(), 'mutation($input: RegisterInput!) { register(input: $input) { message } }', {
+    variables: {
+      input: {
+        email: EMAIL,
+        password: PASSWORD,
+        firstName: 'Dana',
+        lastName: 'Doe',
+        acceptTerms: true,
+        acceptPrivacyPolicy: true,
+        gdprConsent,
+      },
+    },
+  });
+}
+
 async function login(password: string): Promise<GraphQLResponse<{ login: Tokens }>> {
   return gql(url(), `mutation($input: LoginInput!) { login(input: $input) { ${TOKENS} } }`, {
     variables: { input: { email: EMAIL, password } },
@@ -48,23 +64,7 @@ describe('account life cycle', () => {
   let session1: Tokens;
 
   it('registers, and the verification mail lands in the outbox (not the log only)', async () => {
-    const result = await gql<{ register: { message: string } }>(
-      url(),
-      'mutation($input: RegisterInput!) { register(input: $input) { message } }',
-      {
-        variables: {
-          input: {
-            email: EMAIL,
-            password: PASSWORD,
-            firstName: 'Dana',
-            lastName: 'Doe',
-            acceptTerms: true,
-            acceptPrivacyPolicy: true,
-            gdprConsent: true,
-          },
-        },
-      },
-    );
+    const result = await register(true);
     expect(ok(result).register.message).toMatch(/check your inbox/i);
     const mails = await mailbox('dana.doe@example.com');
     expect(mails.map((m) => m.kind)).toEqual(['verify_email']);
@@ -295,19 +295,7 @@ describe('account life cycle', () => {
     expect((await login(NEW_PASSWORD)).errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
     expect(await mailbox('dana.doe@example.com')).toEqual([]);
     // The address is free again: registering it creates a new account (a new verification mail).
-    const again = await gql(url(), 'mutation($input: RegisterInput!) { register(input: $input) { message } }', {
-      variables: {
-        input: {
-          email: EMAIL,
-          password: PASSWORD,
-          firstName: 'Dana',
-          lastName: 'Doe',
-          acceptTerms: true,
-          acceptPrivacyPolicy: true,
-          gdprConsent: false,
-        },
-      },
-    });
+    const again = await register(false);
     ok(again);
     expect((await mailbox('dana.doe@example.com')).map((m) => m.kind)).toEqual(['verify_email']);
   });

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { loadRetiredPublicKeys, rotateSigningKey } from '@g3d/auth';
 import { createLogger } from '@g3d/kit';
 import { loadPlatformConfig, RANDOM_PORTS_ENV, type RunningPlatform, startPlatform } from '@g3d/platform';
-import { createEmptyDatabase, type TestDatabase } from '@g3d/testkit';
+import { createEmptyDatabase, databaseEnv, type TestDatabase } from '@g3d/testkit';
 import { decodeProtectedHeader } from 'jose';
 import { afterAll, describe, expect, it } from 'vitest';
 
@@ -22,9 +22,8 @@ async function start(): Promise<RunningPlatform> {
   const config = loadPlatformConfig({
     NODE_ENV: 'test',
     DATA_DIR: dataDir,
-    DATABASE_URL: database.url,
+    ...databaseEnv(database),
     ...RANDOM_PORTS_ENV,
-    ...(database.kind === 'pglite' ? { DB_POOL_MAX: '1' } : {}),
     ADMIN_EMAIL: ADMIN.email,
     ADMIN_PASSWORD: ADMIN.password,
   });

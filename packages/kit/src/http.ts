@@ -50,3 +50,24 @@ export function createHttpServer(app: express.Express): http.Server {
   server.headersTimeout = 66_000;
   return server;
 }
+
+export interface Readiness {
+  ok: boolean;
+  latencyMs: number;
+  /** Why it is not ready: the HTTP status, or that it timed out or could not be reached. */
+  error: string | null;
+}
+
+/** GET <service>/readyz with a timeout (the gateway's /readyz and telemetry's health checks). */
+export async function probeReadiness(serviceUrl: string, timeoutMs: number): Promise<Readiness> {
+  const started = performance.now();
+  const latency = () => Math.round(performance.now() - started);
+  try {
+    const response = await fetch(new URL('/readyz', serviceUrl), { signal: AbortSignal.timeout(timeoutMs) });
+    await response.body?.cancel();
+    return { ok: response.ok, latencyMs: latency(), error: response.ok ? null : `HTTP ${response.status}` };
+  } catch (error) {
+    const reason = error instanceof Error && error.name === 'TimeoutError' ? 'timeout' : 'unreachable';
+    return { ok: false, latencyMs: latency(), error: reason };
+  }
+}

@@ -41,6 +41,14 @@ export async function createEmptyDatabase(): Promise<TestDatabase> {
   };
 }
 
+/**
+ * The platform settings that point it at a test database. PGlite takes one connection at a time (its socket
+ * multiplexer interleaves concurrent ones), so the pool is 1 there.
+ */
+export function databaseEnv(db: TestDatabase): Record<string, string> {
+  return { DATABASE_URL: db.url, ...(db.kind === 'pglite' ? { DB_POOL_MAX: '1' } : {}) };
+}
+
 /** A new database with every migration applied. */
 export async function createTestDatabase(): Promise<TestDatabase> {
   const db = await createEmptyDatabase();

@@ -236,7 +236,8 @@ export function createIdentityServices(
     policy,
     appUrl: options.appUrl,
   });
-  const account = new AccountService({ prisma, store, credentials, sessions, audit, secondFactor: mfa });
+  const apiKeys = new ApiKeysService(prisma, store, audit);
+  const account = new AccountService({ prisma, store, credentials, sessions, audit, secondFactor: mfa, apiKeys });
   return {
     users,
     auth,
@@ -246,7 +247,7 @@ export function createIdentityServices(
     audit,
     mailer,
     account,
-    apiKeys: new ApiKeysService(prisma, store, audit),
+    apiKeys,
   };
 }
 

@@ -1,10 +1,11 @@
 // GDPR / CCPA: data export and erasure. Erasure anonymizes the user row instead of deleting it, so the
 // append-only audit log keeps a subject; everything personal is removed or overwritten.
-import { type ClientInfo, revokedApiKeyKey } from '@g3d/auth';
+import type { ClientInfo } from '@g3d/auth';
 import type { PrismaClient } from '@g3d/db';
 import { forbidden, unauthenticated } from '@g3d/errors';
 import type { Store } from '@g3d/store';
 
+import type { ApiKeysService } from '../api-keys/api-keys.service.ts';
 import type { AuditLog } from '../audit/audit.log.ts';
 import type { SecondFactor } from '../auth/auth.service.ts';
 import { verifyPassword } from '../auth/passwords.ts';
@@ -26,6 +27,7 @@ export class AccountService {
       sessions: SessionService;
       audit: AuditLog;
       secondFactor: SecondFactor;
+      apiKeys: ApiKeysService;
     },
   ) {}
 
@@ -91,7 +93,7 @@ export class AccountService {
     });
     await this.deps.sessions.revokeAll(userId, 'erasure');
     const keys = await prisma.apiKey.findMany({ where: { userId }, select: { id: true } });
-    await Promise.all(keys.map((k) => this.deps.store.set(revokedApiKeyKey(k.id), '1', { ttlMs: 24 * 3600_000 })));
+    await this.deps.apiKeys.flagRevoked(keys.map((k) => k.id));
     await this.deps.store.publish(USER_ERASED_CHANNEL, JSON.stringify({ userId }));
   }
 }

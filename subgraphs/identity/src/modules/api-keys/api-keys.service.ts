@@ -68,6 +68,14 @@ export class ApiKeysService {
     return { apiKey, secret: `g3d_${prefix}_${secret}` };
   }
 
+  /**
+   * The gateway caches verified keys for 30 s; this flag in the store makes revocation immediate. A day is
+   * far longer than any cache entry.
+   */
+  async flagRevoked(ids: string[]): Promise<void> {
+    await Promise.all(ids.map((id) => this.store.set(revokedApiKeyKey(id), '1', { ttlMs: 24 * 3600_000 })));
+  }
+
   list(userId: string) {
     return this.prisma.apiKey.findMany({ where: { userId }, orderBy: { createdAt: 'desc' } });
   }
@@ -77,8 +85,7 @@ export class ApiKeysService {
     if (!key) throw badUserInput('No such API key', 'id');
     if (key.revokedAt) return key;
     const revoked = await this.prisma.apiKey.update({ where: { id }, data: { revokedAt: new Date() } });
-    // The gateway caches verified keys briefly; this flag makes revocation immediate.
-    await this.store.set(revokedApiKeyKey(id), '1', { ttlMs: 24 * 3600_000 });
+    await this.flagRevoked([id]);
     await this.audit.record({ type: 'api_key.revoked', userId, client, metadata: { apiKeyId: id } });
     return revoked;
   }

@@ -1,5 +1,6 @@
 // Validation of organization fields: every failure is BAD_USER_INPUT naming the field, before any write.
 import { badUserInput } from '@g3d/errors';
+import { cleanText } from '@g3d/kit';
 
 export const SLUG = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
 /** Slugs that would read as platform pages or impersonate the platform. */
@@ -42,19 +43,8 @@ export function readSettings(stored: unknown): OrganizationSettings {
   return { ...DEFAULT_SETTINGS, ...(isObject(stored) ? stored : {}) } as OrganizationSettings;
 }
 
-const badCharacters = (value: string) =>
-  !value.isWellFormed() ||
-  [...value].some(
-    (c) => (c.codePointAt(0) ?? 0) < 0x20 || ((c.codePointAt(0) ?? 0) >= 0x7f && (c.codePointAt(0) ?? 0) <= 0x9f),
-  );
-
-export function text(value: string, field: string, max: number, options: { required?: boolean } = {}): string {
-  const clean = value.normalize('NFKC').trim();
-  if (badCharacters(clean)) throw badUserInput(`${field} contains invalid characters`, field);
-  if ([...clean].length > max) throw badUserInput(`${field} is longer than ${max} characters`, field);
-  if (options.required && clean.length === 0) throw badUserInput(`${field} is required`, field);
-  return clean;
-}
+/** Organization text fields (name, description, industry, website). */
+export const text = cleanText;
 
 export function slug(value: string): string {
   if (value.length < 3 || value.length > 48 || !SLUG.test(value)) {
@@ -74,14 +64,6 @@ export function website(value: string): string {
     // fall through
   }
   throw badUserInput('website must be an http(s) URL', 'website');
-}
-
-export function email(value: string, field: string): string {
-  const clean = value.trim().toLowerCase();
-  if (clean.length > 254 || badCharacters(clean) || !/^[^\s@,;<>]+@[^\s@,;<>]+\.[^\s@,;<>]+$/.test(clean)) {
-    throw badUserInput('Invalid email address', field);
-  }
-  return clean;
 }
 
 const DOMAIN = /^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;

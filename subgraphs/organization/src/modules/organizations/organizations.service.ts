@@ -2,6 +2,7 @@
 // database's (a concurrent duplicate gets CONFLICT, never a 500).
 import type { Organization } from '@g3d/db';
 import { conflict } from '@g3d/errors';
+import { normalizeEmail } from '@g3d/kit';
 
 import * as input from './organization-input.ts';
 import type { OrganizationsRepository } from './organizations.repository.ts';
@@ -39,7 +40,7 @@ export class OrganizationsService {
       website: data.website ? input.website(data.website) || null : null,
       industry: data.industry ? input.text(data.industry, 'industry', 100) || null : null,
       size: data.size ?? null,
-      billingEmail: data.billingEmail ? input.email(data.billingEmail, 'billingEmail') : null,
+      billingEmail: data.billingEmail ? normalizeEmail(data.billingEmail, 'billingEmail') : null,
       settings: { ...input.DEFAULT_SETTINGS },
     };
     return this.repo.createWithOwner({ ...clean, ownerId }).catch((error: unknown) => {
@@ -56,7 +57,7 @@ export class OrganizationsService {
     if (data.industry != null) patch.industry = input.text(data.industry, 'industry', 100) || null;
     if (data.size != null) patch.size = data.size;
     if (data.billingEmail != null)
-      patch.billingEmail = data.billingEmail === '' ? null : input.email(data.billingEmail, 'billingEmail');
+      patch.billingEmail = data.billingEmail === '' ? null : normalizeEmail(data.billingEmail, 'billingEmail');
     if (data.settings != null)
       patch.settings = input.settingsPatch(input.readSettings(organization.settings), data.settings);
     return this.repo.update(organization.id, patch);

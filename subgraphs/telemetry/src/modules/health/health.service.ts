@@ -1,5 +1,7 @@
 // Checks each service's /readyz with a timeout. (Periodic checks every 30 s with history and alerting come
 // with the telemetry issue.)
+import { probeReadiness } from '@g3d/kit';
+
 export interface HealthTarget {
   service: string;
   /** Base URL of the service (its /readyz is checked). */
@@ -15,18 +17,7 @@ export interface HealthResult {
 }
 
 export async function checkHealth(target: HealthTarget, timeoutMs = 5_000): Promise<HealthResult> {
-  const started = performance.now();
   const checkedAt = new Date();
-  try {
-    const response = await fetch(new URL('/readyz', target.url), { signal: AbortSignal.timeout(timeoutMs) });
-    await response.body?.cancel();
-    const latencyMs = Math.round(performance.now() - started);
-    return response.ok
-      ? { service: target.service, status: 'HEALTHY', latencyMs, checkedAt, error: null }
-      : { service: target.service, status: 'UNHEALTHY', latencyMs, checkedAt, error: `HTTP ${response.status}` };
-  } catch (error) {
-    const latencyMs = Math.round(performance.now() - started);
-    const reason = error instanceof Error && error.name === 'TimeoutError' ? 'timeout' : 'unreachable';
-    return { service: target.service, status: 'UNHEALTHY', latencyMs, checkedAt, error: reason };
-  }
+  const { ok, latencyMs, error } = await probeReadiness(target.url, timeoutMs);
+  return { service: target.service, status: ok ? 'HEALTHY' : 'UNHEALTHY', latencyMs, checkedAt, error };
 }
