@@ -160,5 +160,7 @@ export function callerFromAccessToken(token: string): Caller {
     organizationId: typeof payload.org === 'string' ? payload.org : null,
     roles: strings(payload.roles),
     scopes: typeof payload.scope === 'string' && payload.scope ? payload.scope.split(' ') : [],
+    email: typeof payload.email === 'string' ? payload.email : null,
+    mfaSetupRequired: payload.mfa_setup_required === true,
   };
 }

@@ -8,15 +8,23 @@ import { ANONYMOUS, GATEWAY_TOKEN_HEADER, signGatewayToken, type SigningKey, typ
 const CACHE_TTL_MS = 30_000;
 const CACHE_MAX = 10_000;
 
-export type ApiKeyVerifier = (key: string, requestId: string) => Promise<VerifiedApiKey | null>;
+/** identity's answer, and when it was given (epoch ms). */
+export type CachedApiKey = VerifiedApiKey & { verifiedAt: number };
+
+export type ApiKeyVerifier = (
+  key: string,
+  requestId: string,
+  options?: { fresh?: boolean },
+) => Promise<CachedApiKey | null>;
 
 export function createApiKeyVerifier(identityGraphqlUrl: string, signingKey: SigningKey): ApiKeyVerifier {
   const url = new URL('/internal/api-keys/verify', identityGraphqlUrl);
-  const cache = new Map<string, { value: VerifiedApiKey; expiresAt: number }>();
-  return async (key, requestId) => {
+  const cache = new Map<string, { value: CachedApiKey; expiresAt: number }>();
+  return async (key, requestId, options = {}) => {
     const id = createHash('sha256').update(key).digest('hex');
     const hit = cache.get(id);
-    if (hit && hit.expiresAt > Date.now()) return hit.value;
+    if (hit && hit.expiresAt > Date.now() && !options.fresh) return hit.value;
+    const verifiedAt = Date.now();
     const token = await signGatewayToken(signingKey, 'identity', { caller: ANONYMOUS, requestId });
     const response = await fetch(url, {
       method: 'POST',
@@ -29,7 +37,7 @@ export function createApiKeyVerifier(identityGraphqlUrl: string, signingKey: Sig
       return null;
     }
     if (!response.ok) throw new Error(`identity answered ${response.status}`);
-    const value = (await response.json()) as VerifiedApiKey;
+    const value: CachedApiKey = { ...((await response.json()) as VerifiedApiKey), verifiedAt };
     if (cache.size >= CACHE_MAX) cache.delete(cache.keys().next().value as string);
     cache.set(id, { value, expiresAt: Date.now() + CACHE_TTL_MS });
     return value;

@@ -2,7 +2,14 @@
 // and its session checked against the revocation list in the shared store; `Authorization: Bearer g3d_…` or
 // `x-api-key: g3d_…` is an API key, verified by identity and checked for revocation. No credentials →
 // anonymous; bad credentials → 401.
-import { ANONYMOUS, type Caller, revokedApiKeyKey, revokedSessionKey, verifyAccessToken } from '@g3d/auth';
+import {
+  ANONYMOUS,
+  authorizationChangedKey,
+  type Caller,
+  revokedApiKeyKey,
+  revokedSessionKey,
+  verifyAccessToken,
+} from '@g3d/auth';
 import { errorBody } from '@g3d/errors';
 import type { Store } from '@g3d/store';
 import type express from 'express';
@@ -21,7 +28,20 @@ export interface PlatformAuth {
 const BEARER = /^Bearer ([A-Za-z0-9._~+/=-]{1,8192})$/i;
 const API_KEY_PREFIX = 'g3d_';
 
-class CredentialError extends Error {}
+class CredentialError extends Error {
+  constructor(
+    message: string,
+    readonly reason?: string,
+  ) {
+    super(message);
+  }
+}
+
+/** When the user's memberships or organization policy last changed (epoch ms), or 0. */
+async function authorizationChangedAt(store: Store, userId: string | null): Promise<number> {
+  if (!userId) return 0;
+  return Number(await store.get(authorizationChangedKey(userId))) || 0;
+}
 
 export function authenticate(
   auth: PlatformAuth,
@@ -58,7 +78,9 @@ export function authenticate(
       },
       (error: unknown) => {
         if (error instanceof CredentialError) {
-          res.status(401).json(errorBody('UNAUTHENTICATED', error.message));
+          res
+            .status(401)
+            .json(errorBody('UNAUTHENTICATED', error.message, error.reason ? { reason: error.reason } : {}));
         } else {
           res.status(503).json(errorBody('SERVICE_UNAVAILABLE', 'Cannot verify credentials right now'));
         }
@@ -71,7 +93,18 @@ async function callerFromAccessToken(auth: PlatformAuth, store: Store, token: st
   const claims = await verifyAccessToken(auth.accessKeys, token, auth).catch(() => {
     throw new CredentialError('Invalid or expired access token');
   });
-  if (await store.get(revokedSessionKey(claims.sessionId))) throw new CredentialError('Session revoked');
+  // Both lookups in one round trip (the store pipelines them).
+  const [revoked, changedAt] = await Promise.all([
+    store.get(revokedSessionKey(claims.sessionId)),
+    authorizationChangedAt(store, claims.userId),
+  ]);
+  if (revoked) throw new CredentialError('Session revoked');
+  if (changedAt >= claims.authorizedAt) {
+    throw new CredentialError(
+      'Your roles or organization changed since this token was issued; refresh it',
+      'AUTHORIZATION_CHANGED',
+    );
+  }
   return {
     kind: 'user',
     userId: claims.userId,
@@ -79,6 +112,8 @@ async function callerFromAccessToken(auth: PlatformAuth, store: Store, token: st
     organizationId: claims.organizationId,
     roles: claims.roles,
     scopes: claims.scopes,
+    email: claims.email || null,
+    mfaSetupRequired: claims.mfaSetupRequired,
   };
 }
 
@@ -89,8 +124,15 @@ async function callerFromApiKey(
   requestId: string,
 ): Promise<Caller> {
   if (!verify || key.length > 256 || !key.startsWith(API_KEY_PREFIX)) throw new CredentialError('Invalid API key');
-  const verified = await verify(key, requestId);
+  let verified = await verify(key, requestId);
   if (!verified) throw new CredentialError('Invalid API key');
-  if (await store.get(revokedApiKeyKey(verified.apiKeyId))) throw new CredentialError('API key revoked');
+  const [revoked, changedAt] = await Promise.all([
+    store.get(revokedApiKeyKey(verified.apiKeyId)),
+    authorizationChangedAt(store, verified.caller.userId),
+  ]);
+  if (revoked) throw new CredentialError('API key revoked');
+  // The owner's roles changed since identity answered (the answer is cached): ask again.
+  if (changedAt >= verified.verifiedAt) verified = await verify(key, requestId, { fresh: true });
+  if (!verified) throw new CredentialError('Invalid API key');
   return verified.caller;
 }

@@ -25,7 +25,7 @@ import type { Logger, SubgraphDeps, SubgraphService } from '@g3d/kit';
 import { createOrganizationService, seedFirstOrganization } from '@g3d/organization';
 import { createStore, type Store } from '@g3d/store';
 import { createTelemetryService, type HealthTarget } from '@g3d/telemetry';
-import { createRemoteJWKSet, type JWK } from 'jose';
+import { createRemoteJWKSet, type JWK, type JWTVerifyGetKey } from 'jose';
 import pg from 'pg';
 
 import { findSubgraph, PLATFORM_SUBGRAPHS } from './catalog.ts';
@@ -239,6 +239,8 @@ export async function startPlatform(config: PlatformConfig, options: StartOption
           config,
           targets: () => targets,
           mfaKey: () => loadMfaKey(config, all),
+          // Started here (URL known once it listens), else configured.
+          subgraphUrl: (peer) => subgraphUrls[peer] ?? parseSubgraphUrls(config.SUBGRAPH_URLS)[peer],
         });
         const { url } = await listenOrExplain(
           service,
@@ -318,9 +320,16 @@ function buildSubgraph(
     config: PlatformConfig;
     targets: () => HealthTarget[];
     mfaKey: () => Buffer;
+    subgraphUrl: (name: string) => string | undefined;
   },
 ): SubgraphService {
   const { config } = context;
+  /** A peer this service calls: started in this process or listed in SUBGRAPH_URLS (checked at startup). */
+  const peerUrl = (peer: string) => () => {
+    const url = context.subgraphUrl(peer);
+    if (!url) throw new Error(`no URL for the ${peer} service`);
+    return url;
+  };
   switch (name) {
     case 'identity':
       return createIdentityService(
@@ -343,10 +352,23 @@ function buildSubgraph(
           passwordMinLength: config.PASSWORD_MIN_LENGTH,
           devMailbox: config.NODE_ENV !== 'production' && !config.SMTP_URL,
           throttle: { maxFailures: config.LOGIN_MAX_FAILURES, perIpLimit: config.LOGIN_IP_LIMIT },
+          organizationUrl: peerUrl('organization'),
         },
       );
-    case 'organization':
-      return createOrganizationService({ ...deps, db: context.database() });
+    case 'organization': {
+      // Identity asks for memberships with service tokens signed by its key: verified with its JWKS.
+      const identityJwks = () =>
+        config.IDENTITY_JWKS_URL ?? new URL('/.well-known/jwks.json', peerUrl('identity')()).toString();
+      return createOrganizationService(
+        { ...deps, db: context.database(), trustedServices: { identity: lazyRemoteJwks(identityJwks) } },
+        {
+          appUrl: config.APP_URL,
+          smtpUrl: config.SMTP_URL,
+          mailFrom: config.MAIL_FROM,
+          accessTokenTtlSeconds: config.ACCESS_TOKEN_TTL_SECONDS,
+        },
+      );
+    }
     case 'entitlement':
       return createEntitlementService({ ...deps, db: context.database() });
     case 'telemetry':
@@ -357,6 +379,15 @@ function buildSubgraph(
       return createAiService(service, deps);
     }
   }
+}
+
+/** A remote JWKS whose URL is known only once the service serving it listens (all-in-one start order). */
+function lazyRemoteJwks(url: () => string): JWTVerifyGetKey {
+  let jwks: JWTVerifyGetKey | undefined;
+  return (header, token) => {
+    jwks ??= createRemoteJWKSet(new URL(url()), { cooldownDuration: 30_000, cacheMaxAge: 600_000 });
+    return jwks(header, token);
+  };
 }
 
 function parseSubgraphUrls(value: string | undefined): Record<string, string> {

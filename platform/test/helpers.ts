@@ -51,22 +51,74 @@ export interface GraphQLResponse<T = Record<string, unknown>> {
   errors?: { message: string; path?: (string | number)[]; extensions?: Record<string, unknown> }[];
 }
 
+/**
+ * A signed-in user as a real client holds one: an access token and a refresh token. When the gateway answers
+ * AUTHORIZATION_CHANGED (the user's roles changed since the token was issued), `gql` refreshes and retries once.
+ */
+export class TestClient {
+  constructor(
+    readonly url: string,
+    public accessToken: string,
+    public refreshToken: string,
+  ) {}
+
+  async refresh(): Promise<void> {
+    const result = await gql<{ refreshTokens: { accessToken: string; refreshToken: string } }>(
+      this.url,
+      'mutation($t: String!) { refreshTokens(refreshToken: $t) { accessToken refreshToken } }',
+      { variables: { t: this.refreshToken } },
+    );
+    if (!result.data) throw new Error(`refresh failed: ${JSON.stringify(result.errors)}`);
+    this.accessToken = result.data.refreshTokens.accessToken;
+    this.refreshToken = result.data.refreshTokens.refreshToken;
+  }
+
+  /** Payload of the current access token (unverified: for assertions). */
+  claims(): Record<string, unknown> {
+    return JSON.parse(Buffer.from(this.accessToken.split('.')[1] ?? '', 'base64url').toString('utf8')) as Record<
+      string,
+      unknown
+    >;
+  }
+}
+
+const authorizationChanged = (r: Pick<GraphQLResponse, 'errors'>) => r.errors?.[0]?.extensions?.reason === 'AUTHORIZATION_CHANGED';
+
 export async function gql<T = Record<string, unknown>>(
   url: string,
   query: string,
-  options: { variables?: Record<string, unknown>; token?: string; headers?: Record<string, string> } = {},
+  options: { variables?: Record<string, unknown>; token?: string | TestClient; headers?: Record<string, string> } = {},
 ): Promise<GraphQLResponse<T>> {
-  const response = await fetch(url, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
-      ...options.headers,
-    },
-    body: JSON.stringify({ query, variables: options.variables }),
-  });
-  const body = (await response.json()) as Omit<GraphQLResponse<T>, 'status'>;
-  return { status: response.status, ...body };
+  const client = options.token instanceof TestClient ? options.token : null;
+  const send = async () => {
+    const token = client ? client.accessToken : options.token;
+    const response = await fetch(url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        ...(token ? { authorization: `Bearer ${token as string}` } : {}),
+        ...options.headers,
+      },
+      body: JSON.stringify({ query, variables: options.variables }),
+    });
+    const body = (await response.json()) as Omit<GraphQLResponse<T>, 'status'>;
+    return { status: response.status, ...body };
+  };
+  const first = await send();
+  if (!client || !authorizationChanged(first)) return first;
+  await client.refresh();
+  return send();
+}
+
+/** Signs in and returns a client that refreshes its token when the user's authorization changes. */
+export async function signIn(url: string, email: string, password: string): Promise<TestClient> {
+  const result = await gql<{ login: { accessToken: string; refreshToken: string } }>(
+    url,
+    'mutation($input: LoginInput!) { login(input: $input) { accessToken refreshToken } }',
+    { variables: { input: { email, password } } },
+  );
+  if (!result.data) throw new Error(`login failed: ${JSON.stringify(result.errors)}`);
+  return new TestClient(url, result.data.login.accessToken, result.data.login.refreshToken);
 }
 
 export async function login(url: string, email = ADMIN.email, password = ADMIN.password): Promise<string> {
@@ -81,7 +133,21 @@ export async function login(url: string, email = ADMIN.email, password = ADMIN.p
 }
 
 /** Registers and verifies an account through the API (reading the mail from the development mailbox); returns a token. */
-export async function registerUser(url: string, email: string, password = 'a long enough passphrase'): Promise<string> {
+export async function registerUser(url: string, email: string, password = DEFAULT_PASSWORD): Promise<string> {
+  await registerAccount(url, email, password);
+  return login(url, email, password);
+}
+
+export const DEFAULT_PASSWORD = 'a long enough passphrase';
+
+/** registerUser, returning a client that keeps its tokens fresh. */
+export async function registerClient(url: string, email: string, password = DEFAULT_PASSWORD): Promise<TestClient> {
+  await registerAccount(url, email, password);
+  return signIn(url, email, password);
+}
+
+/** Registers and verifies an account (the verification link read from the development mailbox). */
+export async function registerAccount(url: string, email: string, password = DEFAULT_PASSWORD): Promise<void> {
   const [firstName = 'Test', lastName = 'User'] = email.split('@')[0]?.split('.') ?? [];
   const registered = await gql(url, 'mutation($i: RegisterInput!) { register(input: $i) { message } }', {
     variables: {
@@ -98,5 +164,4 @@ export async function registerUser(url: string, email: string, password = 'a lon
   );
   const token = /[?&]token=([A-Za-z0-9_-]+)/.exec(mail.data?.devMailbox[0]?.text ?? '')?.[1];
   await gql(url, 'mutation($t: String!) { verifyEmail(token: $t) }', { variables: { t: token } });
-  return login(url, email, password);
 }

@@ -3,11 +3,18 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { gql, type GraphQLResponse, registerUser, startTestPlatform, type TestPlatform } from './helpers.ts';
+import {
+  gql,
+  type GraphQLResponse,
+  registerClient,
+  startTestPlatform,
+  type TestClient,
+  type TestPlatform,
+} from './helpers.ts';
 
 let platform: TestPlatform;
-let alice: string;
-let jim: string;
+let alice: TestClient;
+let jim: TestClient;
 let orgA: string;
 let orgB: string;
 const url = () => platform.gatewayUrl;
@@ -15,13 +22,13 @@ const url = () => platform.gatewayUrl;
 const CREATE =
   'mutation($i: CreateOrganizationInput!) { createOrganization(input: $i) { id slug name settings { enforceMfa dataRetentionDays } members { roles } } }';
 const UPDATE =
-  'mutation($id: ID!, $i: UpdateOrganizationInput!) { updateOrganization(id: $id, input: $i) { id name description settings { allowedEmailDomains enforceMfa } } }';
+  'mutation($id: ID!, $i: UpdateOrganizationInput!) { updateOrganization(id: $id, input: $i) { id name description settings { allowedEmailDomains dataRetentionDays } } }';
 const code = (r: GraphQLResponse) => r.errors?.[0]?.extensions?.code;
 const field = (r: GraphQLResponse) => r.errors?.[0]?.extensions?.field;
 
 beforeAll(async () => {
   platform = await startTestPlatform();
-  [alice, jim] = await Promise.all([registerUser(url(), 'alicia@a.example'), registerUser(url(), 'jim@b.example')]);
+  [alice, jim] = await Promise.all([registerClient(url(), 'alicia@a.example'), registerClient(url(), 'jim@b.example')]);
   const a = await gql<{ createOrganization: { id: string } }>(url(), CREATE, {
     token: alice,
     variables: { i: { name: 'Acme', slug: 'acme' } },
@@ -108,12 +115,12 @@ describe('organizations', () => {
       token: alice,
       variables: {
         id: orgA,
-        i: { name: 'Acme Inc', settings: { enforceMfa: true, allowedEmailDomains: ['A.example', 'a.example'] } },
+        i: { name: 'Acme Inc', settings: { dataRetentionDays: 90, allowedEmailDomains: ['A.example', 'a.example'] } },
       },
     });
     expect(ok.data?.updateOrganization).toMatchObject({
       name: 'Acme Inc',
-      settings: { enforceMfa: true, allowedEmailDomains: ['a.example'] },
+      settings: { dataRetentionDays: 90, allowedEmailDomains: ['a.example'] },
     });
     const bad = await gql(url(), UPDATE, {
       token: alice,
@@ -178,18 +185,18 @@ describe('organizations', () => {
 });
 
 describe('memberships', () => {
-  let joe: string;
+  let joe: TestClient;
   let joeId: string;
   let aliciaId: string;
   const CHANGE =
     'mutation($o: ID!, $u: ID!, $r: [String!]!) { changeMemberRoles(organizationId: $o, userId: $u, roles: $r) { roles } }';
   const REMOVE = 'mutation($o: ID!, $u: ID!) { removeMember(organizationId: $o, userId: $u) }';
   const LEAVE = 'mutation($o: ID!) { leaveOrganization(organizationId: $o) }';
-  const meId = async (token: string) =>
+  const meId = async (token: TestClient) =>
     (await gql<{ me: { id: string } }>(url(), '{ me { id } }', { token })).data?.me.id as string;
 
   beforeAll(async () => {
-    joe = await registerUser(url(), 'joe@a.example');
+    joe = await registerClient(url(), 'joe@a.example');
     [joeId, aliciaId] = await Promise.all([meId(joe), meId(alice)]);
     // Invitations come later: seed joe into A as a developer directly.
     const db = new pg.Client({ connectionString: platform.databaseUrl });

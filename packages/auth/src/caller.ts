@@ -9,7 +9,15 @@ export interface Caller {
   organizationId: string | null;
   /** Platform roles (user, admin, super_admin) and the caller's roles in the current organization. */
   roles: string[];
+  /** The caller's roles in the current organization mapped through the RBAC model (rbac.ts). */
   scopes: string[];
+  /** The signed-in user's (verified) email address; null for anonymous callers and API keys. */
+  email: string | null;
+  /**
+   * The current organization enforces MFA and this user has none: everything but the MFA enrolment path answers
+   * MFA_REQUIRED (the kit enforces it in every subgraph).
+   */
+  mfaSetupRequired: boolean;
 }
 
 export const ANONYMOUS: Caller = Object.freeze({
@@ -19,6 +27,8 @@ export const ANONYMOUS: Caller = Object.freeze({
   organizationId: null,
   roles: [],
   scopes: [],
+  email: null,
+  mfaSetupRequired: false,
 }) as Caller;
 
 export const PLATFORM_ADMIN_ROLE = 'super_admin';
@@ -36,6 +46,13 @@ export function hasScopes(caller: Caller, scopes: readonly string[]): boolean {
  * from then on; the entry lives as long as an access token can.
  */
 export const revokedSessionKey = (sessionId: string) => `revoked:session:${sessionId}`;
+
+/**
+ * Store key under which organization records (epoch seconds) the last change of a user's memberships or of an
+ * organization's MFA policy. The gateway refuses access tokens issued before it (AUTHORIZATION_CHANGED): the
+ * client refreshes and gets the new roles and scopes at once, not when the token expires.
+ */
+export const authorizationChangedKey = (userId: string) => `authz:changed:${userId}`;
 
 /** Store key under which identity marks an API key revoked (the gateway checks it on every request). */
 export const revokedApiKeyKey = (apiKeyId: string) => `revoked:apikey:${apiKeyId}`;

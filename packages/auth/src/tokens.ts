@@ -20,6 +20,14 @@ export interface AccessTokenClaims {
   organizationId: string | null;
   roles: string[];
   scopes: string[];
+  email: string;
+  /** The current organization enforces MFA and the user has none (see Caller.mfaSetupRequired). */
+  mfaSetupRequired: boolean;
+  /**
+   * When the roles in this token were looked up (epoch ms, before asking organization): the gateway refuses the
+   * token when the user's authorization changed at or after it (claim `authz_at`).
+   */
+  authorizedAt: number;
 }
 
 export interface AccessTokenSettings {
@@ -34,6 +42,9 @@ export async function signAccessToken(key: SigningKey, settings: AccessTokenSett
     org: claims.organizationId,
     roles: claims.roles,
     scope: claims.scopes.join(' '),
+    email: claims.email,
+    authz_at: claims.authorizedAt,
+    ...(claims.mfaSetupRequired ? { mfa_setup_required: true } : {}),
   })
     .setProtectedHeader({ alg: 'EdDSA', typ: ACCESS_TOKEN_TYPE, kid: key.kid })
     .setIssuer(settings.issuer)
@@ -69,7 +80,10 @@ export async function verifyAccessToken(
     organizationId: typeof payload.org === 'string' ? payload.org : null,
     roles: strings(payload.roles),
     scopes: typeof payload.scope === 'string' && payload.scope ? payload.scope.split(' ') : [],
+    email: typeof payload.email === 'string' ? payload.email : '',
+    mfaSetupRequired: payload.mfa_setup_required === true,
     expiresAt: payload.exp ?? 0,
+    authorizedAt: typeof payload.authz_at === 'number' ? payload.authz_at : (payload.iat ?? 0) * 1000,
   };
 }
 
@@ -109,6 +123,8 @@ function parseCaller(value: unknown): Caller {
     organizationId: str(v.organizationId),
     roles: strings(v.roles),
     scopes: strings(v.scopes),
+    email: str(v.email),
+    mfaSetupRequired: v.mfaSetupRequired === true,
   };
 }
 
@@ -135,4 +151,37 @@ export async function verifyGatewayToken(
       userAgent: typeof client.userAgent === 'string' ? client.userAgent : '',
     },
   };
+}
+
+// Service tokens: one service calling another's /internal routes (identity asking organization for a user's
+// memberships). Signed with the calling service's own key, bound to the callee (aud), 60 s.
+export const SERVICE_TOKEN_TYPE = 'g3d-service+jwt';
+export const SERVICE_TOKEN_HEADER = 'x-g3d-service-token';
+const SERVICE_TOKEN_TTL_S = 60;
+
+export async function signServiceToken(key: SigningKey, issuer: string, audience: string): Promise<string> {
+  return new SignJWT({})
+    .setProtectedHeader({ alg: 'EdDSA', typ: SERVICE_TOKEN_TYPE, kid: key.kid })
+    .setIssuer(issuer)
+    .setAudience(audience)
+    .setIssuedAt()
+    .setExpirationTime(`${SERVICE_TOKEN_TTL_S}s`)
+    .sign(key.privateKey);
+}
+
+/** Verifies a service token from `issuer` (with that service's keys) meant for `audience`; throws on failure. */
+export async function verifyServiceToken(
+  keys: JWTVerifyGetKey,
+  token: string,
+  expected: { issuer: string; audience: string },
+): Promise<void> {
+  await jwtVerify(token, keys, {
+    algorithms: ['EdDSA'],
+    typ: SERVICE_TOKEN_TYPE,
+    issuer: expected.issuer,
+    audience: expected.audience,
+    maxTokenAge: `${SERVICE_TOKEN_TTL_S}s`,
+    requiredClaims: ['exp', 'iat'],
+    clockTolerance: 5,
+  });
 }

@@ -5,5 +5,6 @@ export * from './logger.ts';
 export * from './rule-coverage.ts';
 export * from './scalars.ts';
 export * from './sdl.ts';
+export * from './service-client.ts';
 export * from './shield.ts';
 export * from './subgraph.ts';

@@ -11,14 +11,23 @@ import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHt
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
 import { expressMiddleware } from '@as-integrations/express5';
-import { type Caller, type ClientInfo, GATEWAY_TOKEN_HEADER, verifyGatewayToken, type VerifyKey } from '@g3d/auth';
+import {
+  type Caller,
+  type ClientInfo,
+  GATEWAY_TOKEN_HEADER,
+  SERVICE_TOKEN_HEADER,
+  verifyGatewayToken,
+  type VerifyKey,
+  verifyServiceToken,
+} from '@g3d/auth';
 import { type Database, pingDatabase } from '@g3d/db';
-import { errorBody, formatError, isExpectedError, originalError } from '@g3d/errors';
+import { AppError, errorBody, formatError, isExpectedError, originalError } from '@g3d/errors';
 import type { Store } from '@g3d/store';
 import express from 'express';
-import type { DocumentNode, GraphQLSchema } from 'graphql';
+import type { DocumentNode, GraphQLResolveInfo, GraphQLSchema } from 'graphql';
 import { applyMiddleware } from 'graphql-middleware';
 import { type IRules, shield } from 'graphql-shield';
+import type { JWTVerifyGetKey } from 'jose';
 
 import { createHttpServer, httpErrorHandler, jsonBody, listen } from './http.ts';
 import type { Logger } from './logger.ts';
@@ -31,6 +40,11 @@ export interface SubgraphDeps {
   db?: Database;
   /** The gateway's public key: requests must carry a gateway token signed with it. */
   gatewayKey: VerifyKey;
+  /**
+   * Services whose service tokens this subgraph's /internal routes accept, with their verification keys (e.g.
+   * organization trusts identity, which asks it for a user's memberships).
+   */
+  trustedServices?: Record<string, JWTVerifyGetKey>;
   nodeEnv: 'development' | 'production' | 'test';
 }
 
@@ -60,6 +74,11 @@ export interface SubgraphDefinition<TExtra extends object> {
    * `res.locals` holds caller, requestId and client). E.g. identity's API-key verification for the gateway.
    */
   internalRoutes?: (router: express.Router) => void;
+  /**
+   * Root fields (`Query.me`, `Mutation.confirmMfaEnrolment`) a caller whose organization enforces MFA may use
+   * before enrolling; every other root field, `_entities` included, answers MFA_REQUIRED to them.
+   */
+  mfaEnrolmentFields?: readonly string[];
   /** Periodic background work (e.g. retrying queued mail), started with the service and stopped with it. */
   jobs?: BackgroundJob[];
 }
@@ -82,12 +101,32 @@ export function buildProtectedSchema<TExtra extends object>(definition: Subgraph
   const schema = buildSubgraphSchema({ typeDefs: definition.typeDefs, resolvers: definition.resolvers as never });
   return applyMiddleware(
     schema,
+    mfaEnrolmentGate(schema, new Set(definition.mfaEnrolmentFields ?? [])),
     shield(definition.permissions, {
       fallbackRule: denied,
       // Our resolvers throw AppErrors on purpose: let them through instead of turning them into FORBIDDEN.
       allowExternalErrors: true,
     }),
   );
+}
+
+type Resolve = (parent: unknown, args: unknown, ctx: BaseContext, info: GraphQLResolveInfo) => Promise<unknown>;
+
+/**
+ * The organization MFA policy (Caller.mfaSetupRequired): before any other rule, a root field outside the
+ * enrolment path answers MFA_REQUIRED. Applied to the root types only: nested fields are reached through them.
+ */
+function mfaEnrolmentGate(schema: GraphQLSchema, allowed: ReadonlySet<string>) {
+  const gate = async (resolve: Resolve, parent: unknown, args: unknown, ctx: BaseContext, info: GraphQLResolveInfo) => {
+    if (ctx.caller.mfaSetupRequired && !allowed.has(`${info.parentType.name}.${info.fieldName}`)) {
+      throw new AppError('MFA_REQUIRED', 'Your organization requires two-factor authentication: enrol first', {
+        reason: 'MFA_ENROLMENT_REQUIRED',
+      });
+    }
+    return resolve(parent, args, ctx, info);
+  };
+  const roots = [schema.getQueryType(), schema.getMutationType()].filter((t) => t != null);
+  return Object.fromEntries(roots.map((type) => [type.name, gate]));
 }
 
 export function createSubgraph<TExtra extends object>(
@@ -137,7 +176,12 @@ export function createSubgraph<TExtra extends object>(
       if (definition.internalRoutes) {
         const internal = express.Router();
         definition.internalRoutes(internal);
-        app.use('/internal', gatewayDoor(definition.name, deps.gatewayKey), jsonBody(), internal);
+        app.use(
+          '/internal',
+          internalDoor(definition.name, deps.gatewayKey, deps.trustedServices ?? {}),
+          jsonBody(),
+          internal,
+        );
       }
 
       app.use(
@@ -205,6 +249,41 @@ function gatewayDoor(audience: string, key: VerifyKey): express.RequestHandler {
       },
       () => {
         res.status(401).json(errorBody('UNAUTHENTICATED', 'Invalid gateway signature'));
+      },
+    );
+  };
+}
+
+/**
+ * /internal routes: the gateway (a gateway token) or a trusted service (a service token signed with its own key,
+ * `res.locals.service` names it).
+ */
+function internalDoor(
+  audience: string,
+  gatewayKey: VerifyKey,
+  trusted: Record<string, JWTVerifyGetKey>,
+): express.RequestHandler {
+  const fromGateway = gatewayDoor(audience, gatewayKey);
+  return (req, res, next) => {
+    const token = req.header(SERVICE_TOKEN_HEADER);
+    if (!token) {
+      fromGateway(req, res, next);
+      return;
+    }
+    const issuer = req.header('x-g3d-service') ?? '';
+    const keys = Object.hasOwn(trusted, issuer) ? trusted[issuer] : undefined;
+    if (!keys) {
+      res.status(401).json(errorBody('UNAUTHENTICATED', 'Unknown calling service'));
+      return;
+    }
+    verifyServiceToken(keys, token, { issuer, audience }).then(
+      () => {
+        res.locals.service = issuer;
+        res.locals.requestId = req.header('x-request-id')?.slice(0, 128) ?? 'internal';
+        next();
+      },
+      () => {
+        res.status(401).json(errorBody('UNAUTHENTICATED', 'Invalid service signature'));
       },
     );
   };

@@ -13,9 +13,10 @@ import {
   type VerifiedApiKey,
 } from '@g3d/auth';
 import type { Database } from '@g3d/db';
-import { badUserInput, forbidden, unauthenticated } from '@g3d/errors';
+import { badUserInput, forbidden, notFound, unauthenticated } from '@g3d/errors';
 import {
   type BaseContext,
+  createServiceClient,
   createSubgraph,
   type DataLoader,
   DateTime,
@@ -26,6 +27,7 @@ import {
   type SubgraphDefinition,
   type SubgraphDeps,
 } from '@g3d/kit';
+import { createSmtpTransport, Mailer } from '@g3d/mail';
 import type { Store } from '@g3d/store';
 import type { JWK } from 'jose';
 
@@ -34,10 +36,9 @@ import { ApiKeysService } from './modules/api-keys/api-keys.service.ts';
 import { AuditLog } from './modules/audit/audit.log.ts';
 import { AuthService } from './modules/auth/auth.service.ts';
 import { DEFAULT_THROTTLE, LoginThrottle, type ThrottleSettings } from './modules/auth/login-throttle.ts';
+import { NO_ORGANIZATIONS, remoteOrganizationDirectory } from './modules/auth/organization-directory.ts';
 import { hashPassword } from './modules/auth/passwords.ts';
 import { type IssuedTokens, SessionService } from './modules/auth/sessions.service.ts';
-import { Mailer } from './modules/mail/mailer.ts';
-import { createSmtpTransport } from './modules/mail/transport.ts';
 import { MfaService } from './modules/mfa/mfa.service.ts';
 import { createSecretBox } from './modules/mfa/secret-box.ts';
 import { createPasswordPolicy } from './modules/passwords/policy.ts';
@@ -71,6 +72,11 @@ export interface IdentityOptions {
   mailRetryIntervalMs?: number;
   throttle?: Partial<ThrottleSettings>;
   issuerName?: string;
+  /**
+   * Any URL of the organization subgraph: tokens then carry the current organization, its roles and scopes.
+   * Without it (identity alone, in its own tests) tokens carry no organization.
+   */
+  organizationUrl?: string | (() => string) | undefined;
 }
 
 interface IdentityContext extends AuthContext {
@@ -80,6 +86,18 @@ interface IdentityContext extends AuthContext {
 }
 
 type Ctx = BaseContext & IdentityContext;
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** What a member of an organization that enforces MFA may still do before enrolling. */
+export const MFA_ENROLMENT_FIELDS = [
+  'Query.me',
+  'Mutation.beginMfaEnrollment',
+  'Mutation.confirmMfaEnrollment',
+  'Mutation.refreshTokens',
+  'Mutation.switchOrganization',
+  'Mutation.logout',
+];
 
 const MODULES = ['users', 'auth', 'registration', 'sessions', 'mfa', 'api-keys', 'account', 'audit'];
 export const identityTypeDefs = mergeTypeDefs(
@@ -119,6 +137,7 @@ export function identityPermissions(options: { devMailbox: boolean }) {
       login: isPublic,
       loginWithMfa: isPublic,
       refreshTokens: isPublic,
+      switchOrganization: isSignedInUser,
       logout: isSignedInUser,
       changePassword: isSignedInUser,
       updateProfile: isSignedInUser,
@@ -153,6 +172,7 @@ export function identityPermissions(options: { devMailbox: boolean }) {
     PrivacyPreferences: isPublic,
     Consent: isPublic,
     AuthTokens: isPublic,
+    AccessToken: isSignedInUser,
     RegistrationResult: isPublic,
     DevMail: isPublic,
     Session: isAuthenticated,
@@ -189,6 +209,16 @@ export function createIdentityServices(
   const credentials = new CredentialsRepository(prisma);
   const audit = new AuditLog(prisma);
   const policy = createPasswordPolicy({ minLength: options.passwordMinLength ?? 8 });
+  const organizations = options.organizationUrl
+    ? remoteOrganizationDirectory(
+        createServiceClient({
+          self: 'identity',
+          key: options.signingKey,
+          target: 'organization',
+          url: options.organizationUrl,
+        }),
+      )
+    : NO_ORGANIZATIONS;
   const sessions = new SessionService(
     prisma,
     store,
@@ -199,6 +229,7 @@ export function createIdentityServices(
       refreshGraceSeconds: options.refreshGraceSeconds ?? 10,
     },
     audit,
+    organizations,
   );
   const mailer = new Mailer(
     prisma,
@@ -236,7 +267,7 @@ export function createIdentityServices(
     policy,
     appUrl: options.appUrl,
   });
-  const apiKeys = new ApiKeysService(prisma, store, audit);
+  const apiKeys = new ApiKeysService(prisma, store, audit, organizations);
   const account = new AccountService({ prisma, store, credentials, sessions, audit, secondFactor: mfa, apiKeys });
   return {
     users,
@@ -277,6 +308,7 @@ export function identityDefinition(
     name: 'identity',
     typeDefs: identityTypeDefs,
     permissions: identityPermissions(options),
+    mfaEnrolmentFields: MFA_ENROLMENT_FIELDS,
     createContext: (base) => ({
       caller: base.caller,
       users: oneByKey(
@@ -332,6 +364,12 @@ export function identityDefinition(
           if (refreshToken.length === 0 || refreshToken.length > 256)
             throw badUserInput('Invalid refresh token', 'refreshToken');
           return signIn(ctx, await sessions.refresh(refreshToken, ctx.client, (id) => users.findById(id)));
+        },
+        switchOrganization: async (_p, { organizationId }: { organizationId: string }, ctx: Ctx) => {
+          if (!UUID.test(organizationId)) throw notFound('No such organization');
+          const user = await users.findById(ctx.caller.userId as string);
+          if (!user) throw unauthenticated();
+          return sessions.switchOrganization(ctx.caller.sessionId as string, user, organizationId);
         },
         logout: async (_p, _a, ctx: Ctx) => {
           if (!ctx.caller.sessionId) return false;

@@ -1,6 +1,7 @@
 // createSmtpTransport against a local fake SMTP server (smtp-server, plain text on 127.0.0.1, no TLS, no auth).
 import type { AddressInfo } from 'node:net';
 
+import { createRecordingTransport, createSmtpTransport } from '@g3d/mail';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -10,7 +11,6 @@ import {
   resetPasswordMail,
   verifyEmailMail,
 } from '../src/modules/mail/templates.ts';
-import { createRecordingTransport, createSmtpTransport } from '../src/modules/mail/transport.ts';
 
 type Received = { from: string; to: string[]; raw: string };
 

@@ -9,6 +9,7 @@ import { badUserInput, forbidden } from '@g3d/errors';
 import type { Store } from '@g3d/store';
 
 import type { AuditLog } from '../audit/audit.log.ts';
+import { lookUpMemberships, organizationClaims,type OrganizationDirectory } from '../auth/organization-directory.ts';
 import { cleanName } from '../shared/input.ts';
 import { equalHashes, randomSecret, sha256 } from '../shared/secrets.ts';
 
@@ -22,6 +23,7 @@ export class ApiKeysService {
     private readonly prisma: PrismaClient,
     private readonly store: Store,
     private readonly audit: AuditLog,
+    private readonly organizations: OrganizationDirectory,
   ) {}
 
   async create(
@@ -105,6 +107,17 @@ export class ApiKeysService {
     if (!key.lastUsedAt || Date.now() - key.lastUsedAt.getTime() > 60_000) {
       await this.prisma.apiKey.update({ where: { id: key.id }, data: { lastUsedAt: new Date() } });
     }
+    // A key never does more than its owner may do now: its scopes meet the owner's current ones in the key's
+    // organization (none when they have left it).
+    const held = key.organizationId
+      ? organizationClaims(
+          { roles: [], mfaEnabled: true },
+          await lookUpMemberships(this.organizations, key.userId),
+          key.organizationId,
+        )
+      : null;
+    const scopes =
+      held && held.organizationId === key.organizationId ? key.scopes.filter((s) => held.scopes.includes(s)) : [];
     return {
       apiKeyId: key.id,
       caller: {
@@ -113,7 +126,9 @@ export class ApiKeysService {
         sessionId: null,
         organizationId: key.organizationId,
         roles: [],
-        scopes: key.scopes,
+        scopes,
+        email: null,
+        mfaSetupRequired: false,
       },
     };
   }

@@ -11,12 +11,18 @@ import {
   type SigningKey,
 } from '@g3d/auth';
 import type { Prisma, PrismaClient } from '@g3d/db';
-import { unauthenticated } from '@g3d/errors';
+import { notFound, unauthenticated } from '@g3d/errors';
 import type { Store } from '@g3d/store';
 
 import type { AuditLog, AuditRecord } from '../audit/audit.log.ts';
 import { randomSecret, sha256 } from '../shared/secrets.ts';
 import type { UserRecord } from '../users/users.repository.ts';
+import {
+  lookUpMemberships,
+  type OrganizationClaims,
+  organizationClaims,
+  type OrganizationDirectory,
+} from './organization-directory.ts';
 
 export interface SessionSettings {
   access: AccessTokenSettings;
@@ -50,6 +56,7 @@ export class SessionService {
     private readonly signingKey: SigningKey,
     private readonly settings: SessionSettings,
     private readonly audit: AuditLog,
+    private readonly organizations: OrganizationDirectory,
   ) {}
 
   /** Starts a session for a login and records `event` (login.succeeded) with it. */
@@ -57,19 +64,21 @@ export class SessionService {
     const expiresAt = new Date(Date.now() + this.settings.sessionTtlSeconds * 1000);
     const refreshToken = `rt_${randomSecret()}`;
     const sessionId = randomUUID();
+    const claims = organizationClaims(user, await lookUpMemberships(this.organizations, user.id), null);
     // Login is the hot path: the session, its first refresh token, the audit event and last_login_at in one
     // statement (atomic, one round trip) instead of a transaction of four and a separate audit insert.
     await this.prisma.$executeRaw`
       WITH session AS (
-        INSERT INTO "identity"."sessions" ("id", "user_id", "user_agent", "ip", "expires_at")
-        VALUES (${sessionId}::uuid, ${user.id}::uuid, ${client.userAgent}, ${client.ip}, ${expiresAt})
+        INSERT INTO "identity"."sessions" ("id", "user_id", "user_agent", "ip", "organization_id", "expires_at")
+        VALUES (${sessionId}::uuid, ${user.id}::uuid, ${client.userAgent}, ${client.ip},
+                ${claims.organizationId}::uuid, ${expiresAt})
         RETURNING "id"
       ), token AS (
         INSERT INTO "identity"."refresh_tokens" ("id", "session_id", "token_hash", "expires_at")
         SELECT ${randomUUID()}::uuid, "id", ${sha256(refreshToken)}, ${expiresAt} FROM session
       ), audit AS (${this.audit.insert(event)})
       UPDATE "identity"."users" SET "last_login_at" = now() WHERE "id" = ${user.id}::uuid`;
-    return this.issue(user, { id: sessionId, organizationId: null, expiresAt }, refreshToken);
+    return this.issue(user, { id: sessionId, expiresAt }, claims, refreshToken);
   }
 
   async refresh(rawToken: string, client: ClientInfo, loadUser: (id: string) => Promise<UserRecord | null>) {
@@ -107,6 +116,12 @@ export class SessionService {
     }
     const user = await loadUser(session.userId);
     if (!user) throw unauthenticated('Invalid or expired refresh token');
+    // Roles may have changed since the last token: ask again (the session keeps its organization if still a member).
+    const claims = organizationClaims(
+      user,
+      await lookUpMemberships(this.organizations, user.id),
+      session.organizationId,
+    );
     const refreshToken = `rt_${randomSecret()}`;
     await this.prisma.$transaction([
       this.prisma.refreshToken.create({
@@ -114,24 +129,47 @@ export class SessionService {
       }),
       this.prisma.session.update({
         where: { id: session.id },
-        data: { lastUsedAt: new Date(now), ip: client.ip || session.ip },
+        data: { lastUsedAt: new Date(now), ip: client.ip || session.ip, organizationId: claims.organizationId },
       }),
     ]);
-    return this.issue(user, session, refreshToken);
+    return this.issue(user, session, claims, refreshToken);
+  }
+
+  /**
+   * Makes another of the user's organizations the session's current one: a new access token with that
+   * organization's roles and scopes (the refresh token stays; later refreshes keep the organization).
+   */
+  async switchOrganization(sessionId: string, user: UserRecord, organizationId: string) {
+    const lookup = await lookUpMemberships(this.organizations, user.id);
+    if (!lookup.memberships.some((m) => m.organizationId === organizationId)) throw notFound('No such organization');
+    const claims = organizationClaims(user, lookup, organizationId);
+    const session = await this.findActive(sessionId);
+    if (!session) throw unauthenticated('Session ended');
+    await this.prisma.session.update({ where: { id: sessionId }, data: { organizationId, lastUsedAt: new Date() } });
+    return {
+      accessToken: await this.sign(user, sessionId, claims),
+      tokenType: 'Bearer' as const,
+      expiresIn: this.settings.access.ttlSeconds,
+      organizationId,
+    };
+  }
+
+  private sign(user: UserRecord, sessionId: string, claims: OrganizationClaims): Promise<string> {
+    return signAccessToken(this.signingKey, this.settings.access, {
+      userId: user.id,
+      sessionId,
+      email: user.email,
+      ...claims,
+    });
   }
 
   private async issue(
     user: UserRecord,
-    session: { id: string; organizationId: string | null; expiresAt: Date },
+    session: { id: string; expiresAt: Date },
+    claims: OrganizationClaims,
     refreshToken: string,
   ): Promise<IssuedTokens> {
-    const accessToken = await signAccessToken(this.signingKey, this.settings.access, {
-      userId: user.id,
-      sessionId: session.id,
-      organizationId: session.organizationId,
-      roles: user.roles,
-      scopes: [],
-    });
+    const accessToken = await this.sign(user, session.id, claims);
     return {
       accessToken,
       tokenType: 'Bearer',

@@ -1,24 +1,9 @@
 // Plain-text account mails. Links (with their single-use tokens) are built by the caller; these only word the mail.
-import type { MailMessage } from './transport.ts';
+import { checkLink, type MailMessage, plural, PRODUCT, SIGNATURE } from '@g3d/mail';
 
 export type MailKind = 'verify_email' | 'email_exists' | 'reset_password' | 'password_changed';
 
 export type AccountMail = MailMessage & { kind: MailKind };
-
-const PRODUCT = 'G3D';
-
-const SIGNATURE = `\n\n-- \nThe ${PRODUCT} team\nThis is an automated message; replies are not read.\n`;
-
-const plural = (n: number, unit: string): string => `${n} ${unit}${n === 1 ? '' : 's'}`;
-
-// A link goes on a line of its own; refuse anything that is not a plain http(s) URL (no spaces or line breaks).
-function checkLink(link: string): string {
-  const url = URL.canParse(link) ? new URL(link) : undefined;
-  if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:') || /\s/.test(link)) {
-    throw new Error('Mail link must be an absolute http(s) URL');
-  }
-  return link;
-}
 
 export function verifyEmailMail({
   to,

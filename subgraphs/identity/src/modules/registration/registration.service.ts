@@ -3,12 +3,12 @@
 import type { ClientInfo } from '@g3d/auth';
 import type { Prisma, PrismaClient } from '@g3d/db';
 import { AppError, badUserInput } from '@g3d/errors';
+import type { Mailer } from '@g3d/mail';
 import type { Store } from '@g3d/store';
 
 import type { AuditLog } from '../audit/audit.log.ts';
 import { hashPassword } from '../auth/passwords.ts';
 import type { SessionService } from '../auth/sessions.service.ts';
-import type { Mailer } from '../mail/mailer.ts';
 import {
   emailAlreadyRegisteredMail,
   passwordChangedMail,

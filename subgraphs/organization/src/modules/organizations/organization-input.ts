@@ -1,5 +1,5 @@
 // Validation of organization fields: every failure is BAD_USER_INPUT naming the field, before any write.
-import { badUserInput } from '@g3d/errors';
+import { badUserInput, forbidden } from '@g3d/errors';
 import { cleanText } from '@g3d/kit';
 
 export const SLUG = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
@@ -27,6 +27,8 @@ export interface OrganizationSettings {
   enforceMfa: boolean;
   dataRetentionDays: number;
   allowedEmailDomains: string[];
+  /** Members plus pending invitations; the entitlement subgraph's plans will own it later. */
+  seatLimit: number;
 }
 
 export const DEFAULT_SETTINGS: OrganizationSettings = {
@@ -35,7 +37,10 @@ export const DEFAULT_SETTINGS: OrganizationSettings = {
   enforceMfa: false,
   dataRetentionDays: 365,
   allowedEmailDomains: [],
+  seatLimit: 50,
 };
+
+export const MAX_SEAT_LIMIT = 100_000;
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -66,13 +71,28 @@ export function website(value: string): string {
   throw badUserInput('website must be an http(s) URL', 'website');
 }
 
+/** The domain part of an email address is in the allowed list (an empty list allows every domain). */
+export function domainAllowed(settings: OrganizationSettings, email: string): boolean {
+  const domain = email.slice(email.lastIndexOf('@') + 1);
+  return settings.allowedEmailDomains.length === 0 || settings.allowedEmailDomains.includes(domain);
+}
+
 const DOMAIN = /^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
 
 export function settingsPatch(
   current: OrganizationSettings,
   patch: Partial<Record<keyof OrganizationSettings, unknown>>,
+  actor: { isPlatformAdmin: boolean },
 ): OrganizationSettings {
   const next = { ...current };
+  if (patch.seatLimit != null) {
+    // A plan limit, not the organization's own choice.
+    if (!actor.isPlatformAdmin) throw forbidden('Only platform administrators change the seat limit');
+    const seats = patch.seatLimit as number;
+    if (!Number.isInteger(seats) || seats < 1 || seats > MAX_SEAT_LIMIT)
+      throw badUserInput(`seatLimit must be between 1 and ${MAX_SEAT_LIMIT}`, 'seatLimit');
+    next.seatLimit = seats;
+  }
   for (const key of ['allowUserInvites', 'requireEmailVerification', 'enforceMfa'] as const) {
     if (typeof patch[key] === 'boolean') next[key] = patch[key];
   }

@@ -1,8 +1,40 @@
-// The only place organization's tables are touched.
+// The only place organization's tables are read outside a locked change (memberships.service.ts).
 import type { Membership, Organization, Prisma, PrismaClient } from '@g3d/db';
 
+type Db = PrismaClient | Prisma.TransactionClient;
+
+/** Where a member sits in Organization.members (oldest first): an opaque cursor for the next page. */
+export function memberCursor(m: Pick<Membership, 'createdAt' | 'id'>): string {
+  return Buffer.from(`${m.createdAt.toISOString()}|${m.id}`).toString('base64url');
+}
+
+/** The position a cursor names, or null when it is not one of ours. */
+export function parseMemberCursor(cursor: string): { createdAt: Date; id: string } | null {
+  if (cursor.length > 200) return null;
+  const [at, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
+  const createdAt = new Date(at ?? '');
+  if (!id || Number.isNaN(createdAt.getTime()) || !/^[0-9a-f-]{36}$/.test(id)) return null;
+  return { createdAt, id };
+}
+
+interface MembershipRow {
+  id: string;
+  organization_id: string;
+  user_id: string;
+  roles: string[];
+  created_at: Date;
+}
+
+const fromRow = (r: MembershipRow): Membership => ({
+  id: r.id,
+  organizationId: r.organization_id,
+  userId: r.user_id,
+  roles: r.roles,
+  createdAt: r.created_at,
+});
+
 export class OrganizationsRepository {
-  constructor(private readonly prisma: PrismaClient) {}
+  constructor(readonly prisma: PrismaClient) {}
 
   /** Live (not deleted) organizations. */
   findByIds(ids: readonly string[]): Promise<Organization[]> {
@@ -13,19 +45,45 @@ export class OrganizationsRepository {
     return this.prisma.organization.findFirst({ where: { slug, deletedAt: null } });
   }
 
-  update(id: string, data: Prisma.OrganizationUpdateInput): Promise<Organization> {
-    return this.prisma.organization.update({ where: { id }, data });
-  }
-
   membershipsOfUsers(userIds: readonly string[]): Promise<Membership[]> {
-    return this.prisma.membership.findMany({ where: { userId: { in: [...userIds] } }, orderBy: { createdAt: 'asc' } });
+    return this.prisma.membership.findMany({
+      where: { userId: { in: [...userIds] }, organization: { deletedAt: null } },
+      orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+    });
   }
 
-  membershipsOfOrganizations(organizationIds: readonly string[]): Promise<Membership[]> {
+  /**
+   * The first `first` members of each organization, oldest first, in one statement for any number of
+   * organizations (a window per organization: no N+1, and a 1,000-member organization never loads whole).
+   */
+  async firstMembers(organizationIds: readonly string[], first: number): Promise<Membership[]> {
+    const rows = await this.prisma.$queryRaw<MembershipRow[]>`
+      SELECT "id", "organization_id", "user_id", "roles", "created_at" FROM (
+        SELECT m.*, row_number() OVER (PARTITION BY "organization_id" ORDER BY "created_at", "id") AS "position"
+        FROM "organization"."memberships" m WHERE "organization_id" = ANY(${[...organizationIds]}::uuid[])
+      ) ranked WHERE "position" <= ${first} ORDER BY "organization_id", "created_at", "id"`;
+    return rows.map(fromRow);
+  }
+
+  /** The members after a cursor position (one organization: a later page). */
+  membersAfter(organizationId: string, after: { createdAt: Date; id: string }, first: number): Promise<Membership[]> {
     return this.prisma.membership.findMany({
-      where: { organizationId: { in: [...organizationIds] } },
-      orderBy: { createdAt: 'asc' },
+      where: {
+        organizationId,
+        OR: [{ createdAt: { gt: after.createdAt } }, { createdAt: after.createdAt, id: { gt: after.id } }],
+      },
+      orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+      take: first,
     });
+  }
+
+  async memberCounts(organizationIds: readonly string[]): Promise<{ organizationId: string; count: number }[]> {
+    const groups = await this.prisma.membership.groupBy({
+      by: ['organizationId'],
+      where: { organizationId: { in: [...organizationIds] } },
+      _count: { _all: true },
+    });
+    return groups.map((g) => ({ organizationId: g.organizationId, count: g._count._all }));
   }
 
   count(): Promise<number> {
@@ -35,9 +93,10 @@ export class OrganizationsRepository {
   /** Creates an organization and its owner's membership in one statement (nested create: atomic). */
   createWithOwner(
     data: Omit<Prisma.OrganizationCreateInput, 'memberships'> & { ownerId: string },
+    db: Db = this.prisma,
   ): Promise<Organization> {
     const { ownerId, ...organization } = data;
-    return this.prisma.organization.create({
+    return db.organization.create({
       data: { ...organization, memberships: { create: { userId: ownerId, roles: ['owner', 'admin'] } } },
     });
   }

@@ -1,65 +1,153 @@
-// Creating and updating organizations. Input is validated whole before any write; slug uniqueness is the
-// database's (a concurrent duplicate gets CONFLICT, never a 500).
+// Creating, updating and deleting organizations. Input is validated whole before any write; slug uniqueness is
+// the database's (a concurrent duplicate gets CONFLICT, never a 500). Updates run under the organization lock
+// (memberships.service.ts) so two concurrent settings changes cannot lose each other's fields.
 import type { Organization } from '@g3d/db';
-import { conflict } from '@g3d/errors';
+import { badUserInput, conflict, forbidden, notFound } from '@g3d/errors';
 import { normalizeEmail } from '@g3d/kit';
 
+import type { OrganizationAuditLog } from '../audit/organization-audit.ts';
+import { isAdmin, type MembershipsService, OWNER } from './memberships.service.ts';
 import * as input from './organization-input.ts';
 import type { OrganizationsRepository } from './organizations.repository.ts';
 
-export interface CreateOrganizationInput {
-  name: string;
-  slug: string;
+interface ProfileInput {
   description?: string | null;
   website?: string | null;
   industry?: string | null;
   size?: string | null;
   billingEmail?: string | null;
+  billingAddress?: string | null;
+  taxId?: string | null;
 }
 
-export interface UpdateOrganizationInput {
+export interface CreateOrganizationInput extends ProfileInput {
+  name: string;
+  slug: string;
+}
+
+export interface UpdateOrganizationInput extends ProfileInput {
   name?: string | null;
-  description?: string | null;
-  website?: string | null;
-  industry?: string | null;
-  size?: string | null;
-  billingEmail?: string | null;
   settings?: Partial<Record<keyof input.OrganizationSettings, unknown>> | null;
 }
 
 const uniqueViolation = (error: unknown) => (error as { code?: string }).code === 'P2002';
 
+/** The profile fields present in `data`, cleaned ('' clears an optional field). */
+function profile(data: ProfileInput): Record<string, unknown> {
+  const patch: Record<string, unknown> = {};
+  const optional = (value: string) => value || null;
+  if (data.description != null) patch.description = input.text(data.description, 'description', 2000);
+  if (data.website != null) patch.website = optional(input.website(data.website));
+  if (data.industry != null) patch.industry = optional(input.text(data.industry, 'industry', 100));
+  if (data.size != null) patch.size = data.size;
+  if (data.billingEmail != null)
+    patch.billingEmail = data.billingEmail === '' ? null : normalizeEmail(data.billingEmail, 'billingEmail');
+  if (data.billingAddress != null)
+    patch.billingAddress = optional(input.text(data.billingAddress, 'billingAddress', 500));
+  if (data.taxId != null) patch.taxId = optional(input.text(data.taxId, 'taxId', 50));
+  return patch;
+}
+
 export class OrganizationsService {
-  constructor(private readonly repo: OrganizationsRepository) {}
+  constructor(
+    private readonly repo: OrganizationsRepository,
+    private readonly memberships: MembershipsService,
+    private readonly audit: OrganizationAuditLog,
+  ) {}
 
   async create(ownerId: string, data: CreateOrganizationInput): Promise<Organization> {
     const clean = {
+      description: '',
+      ...profile(data),
       name: input.text(data.name, 'name', 100, { required: true }),
       slug: input.slug(data.slug),
-      description: input.text(data.description ?? '', 'description', 2000),
-      website: data.website ? input.website(data.website) || null : null,
-      industry: data.industry ? input.text(data.industry, 'industry', 100) || null : null,
-      size: data.size ?? null,
-      billingEmail: data.billingEmail ? normalizeEmail(data.billingEmail, 'billingEmail') : null,
       settings: { ...input.DEFAULT_SETTINGS },
     };
-    return this.repo.createWithOwner({ ...clean, ownerId }).catch((error: unknown) => {
-      if (uniqueViolation(error)) throw conflict('This slug is taken', 'slug');
-      throw error;
+    return this.repo.prisma
+      .$transaction(async (tx) => {
+        const organization = await this.repo.createWithOwner({ ...clean, ownerId }, tx);
+        await this.audit.record(tx, {
+          organizationId: organization.id,
+          type: 'organization.created',
+          actorId: ownerId,
+          subjectId: ownerId,
+          metadata: { slug: organization.slug },
+        });
+        return organization;
+      })
+      .catch((error: unknown) => {
+        if (uniqueViolation(error)) throw conflict('This slug is taken', 'slug');
+        throw error;
+      });
+  }
+
+  /** Owners and admins (or a platform administrator); seatLimit only by a platform administrator. */
+  async update(
+    organizationId: string,
+    actor: { userId: string; isPlatformAdmin: boolean },
+    data: UpdateOrganizationInput,
+  ): Promise<Organization> {
+    const patch = profile(data);
+    if (data.name != null) patch.name = input.text(data.name, 'name', 100, { required: true });
+    return this.memberships.locked(organizationId, async (tx, members, organization, affected) => {
+      if (!actor.isPlatformAdmin && !isAdmin(members.find((m) => m.userId === actor.userId)))
+        throw forbidden('Organization administrators only');
+      const before = input.readSettings(organization.settings);
+      if (data.settings != null) patch.settings = input.settingsPatch(before, data.settings, actor);
+      const updated = await tx.organization.update({ where: { id: organizationId }, data: patch });
+      const { settings, ...fields } = patch;
+      if (Object.keys(fields).length > 0)
+        await this.audit.record(tx, {
+          organizationId,
+          type: 'organization.updated',
+          actorId: actor.userId,
+          metadata: { fields: Object.keys(fields) },
+        });
+      if (settings) {
+        const after = settings as input.OrganizationSettings;
+        const changed = (Object.keys(after) as (keyof input.OrganizationSettings)[]).filter(
+          (key) => JSON.stringify(after[key]) !== JSON.stringify(before[key]),
+        );
+        if (changed.length > 0)
+          await this.audit.record(tx, {
+            organizationId,
+            type: 'settings.updated',
+            actorId: actor.userId,
+            metadata: Object.fromEntries(changed.map((key) => [key, { from: before[key], to: after[key] }])),
+          });
+        // The MFA policy is in every member's token: make them refresh.
+        if (after.enforceMfa !== before.enforceMfa) for (const m of members) affected.add(m.userId);
+      }
+      return updated;
     });
   }
 
-  async update(organization: Organization, data: UpdateOrganizationInput): Promise<Organization> {
-    const patch: Record<string, unknown> = {};
-    if (data.name != null) patch.name = input.text(data.name, 'name', 100, { required: true });
-    if (data.description != null) patch.description = input.text(data.description, 'description', 2000);
-    if (data.website != null) patch.website = input.website(data.website) || null;
-    if (data.industry != null) patch.industry = input.text(data.industry, 'industry', 100) || null;
-    if (data.size != null) patch.size = data.size;
-    if (data.billingEmail != null)
-      patch.billingEmail = data.billingEmail === '' ? null : normalizeEmail(data.billingEmail, 'billingEmail');
-    if (data.settings != null)
-      patch.settings = input.settingsPatch(input.readSettings(organization.settings), data.settings);
-    return this.repo.update(organization.id, patch);
+  /** Owners only; `confirmSlug` repeats the slug. Members lose access at once; the slug stays taken. */
+  async delete(organizationId: string, actorId: string, confirmSlug: string): Promise<void> {
+    await this.memberships.locked(organizationId, async (tx, members, organization, affected) => {
+      if (!members.find((m) => m.userId === actorId)?.roles.includes(OWNER))
+        throw forbidden('Only owners delete an organization');
+      if (confirmSlug !== organization.slug)
+        throw badUserInput('confirmSlug must repeat the organization slug', 'confirmSlug');
+      await tx.organization.update({ where: { id: organizationId }, data: { deletedAt: new Date() } });
+      await tx.invitation.updateMany({
+        where: { organizationId, acceptedAt: null, revokedAt: null },
+        data: { revokedAt: new Date() },
+      });
+      await this.audit.record(tx, {
+        organizationId,
+        type: 'organization.deleted',
+        actorId,
+        metadata: { members: members.length },
+      });
+      for (const m of members) affected.add(m.userId);
+    });
+  }
+
+  /** A live organization or NOT_FOUND. */
+  async require(id: string): Promise<Organization> {
+    const [organization] = await this.repo.findByIds([id]);
+    if (!organization) throw notFound('No such organization');
+    return organization;
   }
 }

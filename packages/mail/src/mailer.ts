@@ -1,4 +1,4 @@
-// Every mail is first written to identity.mail_outbox (durable: nothing accepted is lost), then sent by SMTP
+// Every mail is first written to mail.mail_outbox (durable: nothing accepted is lost), then sent by SMTP
 // when a transport is configured. Without SMTP the outbox is the development mailbox (devMailbox query)
 // and the log prints each mail, links included.
 import type { PrismaClient } from '@g3d/db';
