@@ -82,7 +82,7 @@ describe('mail over SMTP', () => {
     const body = (mail?.raw ?? '').replace(/=\r?\n/g, '').replace(/=3D/g, '=');
     expect(body).toMatch(/verify-email\?token=[A-Za-z0-9_-]{43}/);
     const { rows } = await db.query(
-      `SELECT sent_at, attempts FROM identity.mail_outbox WHERE "to" = 'smtp-one@a.example'`,
+      `SELECT sent_at, attempts FROM mail.mail_outbox WHERE "to" = 'smtp-one@a.example'`,
     );
     expect(rows).toHaveLength(1);
     expect(rows[0].sent_at).not.toBeNull();
@@ -95,7 +95,7 @@ describe('mail over SMTP', () => {
     refuse = true;
     expect((await register('smtp-two@a.example')).errors).toBeUndefined();
     const { rows } = await db.query(
-      `SELECT sent_at, attempts, last_error FROM identity.mail_outbox WHERE "to" = 'smtp-two@a.example'`,
+      `SELECT sent_at, attempts, last_error FROM mail.mail_outbox WHERE "to" = 'smtp-two@a.example'`,
     );
     expect(rows[0]).toMatchObject({ sent_at: null });
     expect(rows[0].attempts).toBeGreaterThanOrEqual(1);
@@ -104,7 +104,7 @@ describe('mail over SMTP', () => {
     await until(() => received.some((m) => m.to.includes('smtp-two@a.example')));
     await until(
       async () =>
-        (await db.query(`SELECT sent_at FROM identity.mail_outbox WHERE "to" = 'smtp-two@a.example'`)).rows[0]
+        (await db.query(`SELECT sent_at FROM mail.mail_outbox WHERE "to" = 'smtp-two@a.example'`)).rows[0]
           .sent_at !== null,
     );
   });

@@ -118,7 +118,7 @@ type Resolve = (parent: unknown, args: unknown, ctx: BaseContext, info: GraphQLR
  */
 function mfaEnrolmentGate(schema: GraphQLSchema, allowed: ReadonlySet<string>) {
   const gate = async (resolve: Resolve, parent: unknown, args: unknown, ctx: BaseContext, info: GraphQLResolveInfo) => {
-    if (ctx.caller.mfaSetupRequired && !allowed.has(`${info.parentType.name}.${info.fieldName}`)) {
+    if (ctx.caller?.mfaSetupRequired && !allowed.has(`${info.parentType.name}.${info.fieldName}`)) {
       throw new AppError('MFA_REQUIRED', 'Your organization requires two-factor authentication: enrol first', {
         reason: 'MFA_ENROLMENT_REQUIRED',
       });

@@ -76,7 +76,8 @@ export class AuthService {
   }
 
   async loginWithMfa(input: { mfaToken: string; code: string }, client: ClientInfo): Promise<IssuedTokens> {
-    const token = cleanSecret(input.mfaToken, 'mfaToken');
+    // A JWT: room for one as long as an access token, so a misplaced token is refused as a token, not as input.
+    const token = cleanSecret(input.mfaToken, 'mfaToken', 4096);
     const code = cleanSecret(input.code, 'code');
     const challenge = await this.readMfaToken(token);
     // Bounded guesses per challenge, counted before checking (concurrent guesses cannot exceed it).

@@ -14,8 +14,8 @@ export function cleanName(raw: string, field: string, options: { required?: bool
 }
 
 /** A secret the client sends back (token, code): bounded and printable, else it cannot be valid. */
-export function cleanSecret(raw: string, field: string): string {
-  if (raw.length === 0 || raw.length > MAX_SECRET_LENGTH || hasForbiddenCharacters(raw)) {
+export function cleanSecret(raw: string, field: string, max = MAX_SECRET_LENGTH): string {
+  if (raw.length === 0 || raw.length > max || hasForbiddenCharacters(raw)) {
     throw badUserInput(`Invalid ${field}`, field);
   }
   return raw;
