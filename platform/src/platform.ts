@@ -138,6 +138,15 @@ export interface StartOptions {
 export async function startPlatform(config: PlatformConfig, options: StartOptions): Promise<RunningPlatform> {
   const { logger } = options;
   const all = options.service === 'all';
+  // Peers a lone service calls must be configured (all-in-one starts them itself).
+  const configuredPeers = parseSubgraphUrls(config.SUBGRAPH_URLS);
+  if (options.service === 'identity' && !configuredPeers.organization)
+    throw new StartupError('SUBGRAPH_URLS', 'identity needs organization=<url> (it asks for memberships)');
+  if (options.service === 'organization' && !configuredPeers.identity && !config.IDENTITY_JWKS_URL)
+    throw new StartupError(
+      'IDENTITY_JWKS_URL',
+      "organization needs identity's JWKS URL (or SUBGRAPH_URLS identity=<url>)",
+    );
   const cleanups: (() => Promise<void> | void)[] = [];
   const stopAll = async () => {
     for (const cleanup of cleanups.splice(0).reverse()) {

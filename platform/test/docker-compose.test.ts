@@ -128,4 +128,9 @@ describe('docker-compose.yml', () => {
       }
     }
   });
+
+  it('tells identity where organization is, and organization where identity publishes its keys', () => {
+    expect(environment(services.identity!).SUBGRAPH_URLS).toBe('organization=http://organization:4002/graphql');
+    expect(environment(services.organization!).IDENTITY_JWKS_URL).toBe('http://identity:4001/.well-known/jwks.json');
+  });
 });

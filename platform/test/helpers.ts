@@ -82,7 +82,8 @@ export class TestClient {
   }
 }
 
-const authorizationChanged = (r: Pick<GraphQLResponse, 'errors'>) => r.errors?.[0]?.extensions?.reason === 'AUTHORIZATION_CHANGED';
+const authorizationChanged = (r: Pick<GraphQLResponse, 'errors'>) =>
+  r.errors?.[0]?.extensions?.reason === 'AUTHORIZATION_CHANGED';
 
 export async function gql<T = Record<string, unknown>>(
   url: string,

@@ -81,9 +81,7 @@ describe('mail over SMTP', () => {
     // The body is quoted-printable: undo soft line breaks and the encoded "=".
     const body = (mail?.raw ?? '').replace(/=\r?\n/g, '').replace(/=3D/g, '=');
     expect(body).toMatch(/verify-email\?token=[A-Za-z0-9_-]{43}/);
-    const { rows } = await db.query(
-      `SELECT sent_at, attempts FROM mail.mail_outbox WHERE "to" = 'smtp-one@a.example'`,
-    );
+    const { rows } = await db.query(`SELECT sent_at, attempts FROM mail.mail_outbox WHERE "to" = 'smtp-one@a.example'`);
     expect(rows).toHaveLength(1);
     expect(rows[0].sent_at).not.toBeNull();
     // With SMTP configured the development mailbox is off.
@@ -104,8 +102,8 @@ describe('mail over SMTP', () => {
     await until(() => received.some((m) => m.to.includes('smtp-two@a.example')));
     await until(
       async () =>
-        (await db.query(`SELECT sent_at FROM mail.mail_outbox WHERE "to" = 'smtp-two@a.example'`)).rows[0]
-          .sent_at !== null,
+        (await db.query(`SELECT sent_at FROM mail.mail_outbox WHERE "to" = 'smtp-two@a.example'`)).rows[0].sent_at !==
+        null,
     );
   });
 });

@@ -2,7 +2,7 @@
 // organization with a service token); switching issues a new token; role changes take effect at the gateway at
 // once; an organization's MFA policy confines members without MFA to the enrolment path; API keys never exceed
 // their owner's current scopes.
-import { generateKeyPair } from 'node:crypto';
+import { generateKeyPairSync } from 'node:crypto';
 
 import { scopesForRoles, SERVICE_TOKEN_HEADER, signServiceToken } from '@g3d/auth';
 import { generateTotp } from '@g3d/identity';
@@ -225,9 +225,7 @@ describe("organization's /internal routes", () => {
         body: JSON.stringify({ userId: joeId }),
       });
     expect((await post({})).status).toBe(401);
-    const { privateKey } = await new Promise<{ privateKey: import('node:crypto').KeyObject }>((resolve, reject) =>
-      generateKeyPair('ed25519', (error, _pub, priv) => (error ? reject(error) : resolve({ privateKey: priv }))),
-    );
+    const { privateKey } = generateKeyPairSync('ed25519');
     const forgedKey = { kid: 'forged', privateKey, publicKey: privateKey, publicJwk: {} } as unknown as Parameters<
       typeof signServiceToken
     >[0];

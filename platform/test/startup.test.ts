@@ -100,6 +100,15 @@ describe('one service alone', () => {
     );
   });
 
+  it('refuses to start identity or organization alone without the peer each calls', async () => {
+    const identity = await runMain({}, ['--service', 'identity']);
+    expect(identity.code).toBe(1);
+    expect(identity.stderr).toMatch(/^Startup failed: SUBGRAPH_URLS: identity needs organization=<url>/m);
+    const organization = await runMain({}, ['--service', 'organization']);
+    expect(organization.code).toBe(1);
+    expect(organization.stderr).toMatch(/^Startup failed: IDENTITY_JWKS_URL: organization needs identity's JWKS URL/m);
+  });
+
   it('rejects an unknown service name', async () => {
     const result = await runMain({}, ['--service', 'nope']);
     expect(result.code).toBe(1);
