@@ -70,7 +70,12 @@ describe('isOrgMember / isOrgAdmin (token-based)', () => {
   it('decide per organization within one request: A allowed, B denied', async () => {
     const result = await run('{ orgs { id usage } }', caller(A, ['developer']));
     expect(result.codes).toEqual([['orgs.1.usage', 'FORBIDDEN']]);
-    expect(result.data).toEqual({ orgs: [{ id: A, usage: 1 }, { id: B, usage: null }] });
+    expect(result.data).toEqual({
+      orgs: [
+        { id: A, usage: 1 },
+        { id: B, usage: null },
+      ],
+    });
   });
 
   it('admin fields need org:admin in the current organization', async () => {

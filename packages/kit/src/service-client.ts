@@ -1,6 +1,6 @@
 // Calls from one service to another's /internal routes, signed with the caller's own key (service token). The
 // callee lists the callers it trusts (SubgraphDeps.trustedServices) and may restrict a route to one (onlyFrom).
-import { SERVICE_TOKEN_HEADER, type SigningKey,signServiceToken } from '@g3d/auth';
+import { SERVICE_TOKEN_HEADER, type SigningKey, signServiceToken } from '@g3d/auth';
 import { errorBody } from '@g3d/errors';
 import type express from 'express';
 

@@ -9,7 +9,7 @@ import { badUserInput, forbidden } from '@g3d/errors';
 import type { Store } from '@g3d/store';
 
 import type { AuditLog } from '../audit/audit.log.ts';
-import { lookUpMemberships, organizationClaims,type OrganizationDirectory } from '../auth/organization-directory.ts';
+import { lookUpMemberships, organizationClaims, type OrganizationDirectory } from '../auth/organization-directory.ts';
 import { cleanName } from '../shared/input.ts';
 import { equalHashes, randomSecret, sha256 } from '../shared/secrets.ts';
 
