@@ -166,3 +166,16 @@ export async function registerAccount(url: string, email: string, password = DEF
   const token = /[?&]token=([A-Za-z0-9_-]+)/.exec(mail.data?.devMailbox[0]?.text ?? '')?.[1];
   await gql(url, 'mutation($t: String!) { verifyEmail(token: $t) }', { variables: { t: token } });
 }
+
+/** The token of the newest invitation mailed to `email` (read from the development mailbox). */
+export async function invitationToken(url: string, email: string): Promise<string> {
+  const mail = await gql<{ devMailbox: { text: string; subject: string }[] }>(
+    url,
+    'query($to: String!) { devMailbox(to: $to) { subject text } }',
+    { variables: { to: email } },
+  );
+  const newest = mail.data?.devMailbox.find((m) => m.subject.includes('invited'));
+  const token = /[?&]token=(inv_[A-Za-z0-9_-]+)/.exec(newest?.text ?? '')?.[1];
+  if (!token) throw new Error(`no invitation mail for ${email}`);
+  return token;
+}

@@ -24,6 +24,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   gql,
   type GraphQLResponse,
+  invitationToken,
   registerAccount,
   registerClient,
   signIn,
@@ -96,14 +97,7 @@ async function invite(email: string, roles = ['member']): Promise<{ id: string; 
     'mutation($i: InviteMemberInput!) { inviteMember(input: $i) { id } }',
     { token: clients.alice, variables: { i: { organizationId: ids.orgA, email, roles } } },
   );
-  const mail = await gql<{ devMailbox: { text: string }[] }>(
-    url(),
-    'query($to: String!) { devMailbox(to: $to) { text } }',
-    {
-      variables: { to: email },
-    },
-  );
-  const token = /[?&]token=([A-Za-z0-9_-]+)/.exec(mail.data?.devMailbox[0]?.text ?? '')?.[1] ?? '';
+  const token = await invitationToken(url(), email);
   return { id: result.data?.inviteMember.id as string, token };
 }
 

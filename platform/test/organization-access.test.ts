@@ -12,6 +12,7 @@ import {
   DEFAULT_PASSWORD,
   gql,
   type GraphQLResponse,
+  invitationToken,
   registerClient,
   startTestPlatform,
   type TestClient,
@@ -39,14 +40,7 @@ const CODE_FORGE = '{ codeForge { slug } }';
 
 async function invite(owner: TestClient, organizationId: string, who: TestClient, email: string, roles: string[]) {
   await gql(url(), INVITE, { token: owner, variables: { i: { organizationId, email, roles } } });
-  const mail = await gql<{ devMailbox: { text: string }[] }>(
-    url(),
-    'query($to: String!) { devMailbox(to: $to) { text } }',
-    {
-      variables: { to: email },
-    },
-  );
-  const token = /[?&]token=([A-Za-z0-9_-]+)/.exec(mail.data?.devMailbox[0]?.text ?? '')?.[1];
+  const token = await invitationToken(url(), email);
   const accepted = await gql(url(), ACCEPT, { token: who, variables: { t: token } });
   if (accepted.errors) throw new Error(JSON.stringify(accepted.errors));
 }

@@ -7,6 +7,7 @@ import {
   ADMIN,
   gql,
   type GraphQLResponse,
+  invitationToken as invitationTokenOf,
   login,
   registerAccount,
   registerClient,
@@ -34,18 +35,7 @@ const ACCEPT = 'mutation($t: String!) { acceptInvitation(token: $t) { roles orga
 const REVOKE = 'mutation($id: ID!) { revokeInvitation(id: $id) { status } }';
 const RESEND = 'mutation($id: ID!) { resendInvitation(id: $id) { status expiresAt } }';
 
-/** The token of the newest invitation mailed to `email` (read from the development mailbox). */
-async function invitationToken(email: string): Promise<string> {
-  const mail = await gql<{ devMailbox: { text: string; subject: string }[] }>(
-    url(),
-    'query($to: String!) { devMailbox(to: $to) { subject text } }',
-    { variables: { to: email } },
-  );
-  const newest = mail.data?.devMailbox.find((m) => m.subject.includes('invited'));
-  const token = /[?&]token=([A-Za-z0-9_-]+)/.exec(newest?.text ?? '')?.[1];
-  if (!token) throw new Error(`no invitation mail for ${email}`);
-  return token;
-}
+const invitationToken = (email: string) => invitationTokenOf(url(), email);
 
 const mailCount = async (email: string) =>
   Number((await db.query(`SELECT count(*) FROM mail.mail_outbox WHERE "to" = $1`, [email])).rows[0].count);
