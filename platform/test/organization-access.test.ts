@@ -123,6 +123,32 @@ describe('the current organization in the token', () => {
   });
 });
 
+describe("members' private fields", () => {
+  it("organization administrators see their members' email and MFA state; members and strangers do not", async () => {
+    await alice.refresh();
+    expect(alice.claims().org).toBe(orgA);
+    const MEMBERS = 'query($id: ID!) { organization(id: $id) { members { user { id email mfaEnabled } } } }';
+    const asAdmin = await gql<{ organization: { members: { user: { id: string; email: string } }[] } }>(
+      url(),
+      MEMBERS,
+      {
+        token: alice,
+        variables: { id: orgA },
+      },
+    );
+    expect(asAdmin.errors).toBeUndefined();
+    expect(asAdmin.data?.organization.members.map((m) => m.user.email).sort()).toEqual([
+      'alice.owner@a.example',
+      'joe@a.example',
+    ]);
+    const asDeveloper = await gql(url(), MEMBERS, { token: joe, variables: { id: orgA } });
+    // joe sees his own email, not alice's.
+    const denied = asDeveloper.errors?.filter((e) => e.extensions?.code === 'FORBIDDEN').map((e) => e.path?.at(-1));
+    expect(denied).toContain('email');
+    expect(JSON.stringify(asDeveloper.data)).not.toContain('alice.owner@');
+  });
+});
+
 describe('API keys', () => {
   it('act with their own scopes, never more than the owner holds now', async () => {
     const created = await gql<{ createApiKey: { secret: string } }>(

@@ -2,12 +2,14 @@
 import {
   type AccessTokenSettings,
   type AuthContext,
+  hasScopes,
   isAuthenticated,
   isPlatformAdmin,
   isPublic,
   isSelf,
   isSignedInUser,
   or,
+  PLATFORM_SCOPES,
   rule,
   type SigningKey,
   type VerifiedApiKey,
@@ -22,6 +24,7 @@ import {
   DateTime,
   JSONScalar,
   loadSdl,
+  manyByKey,
   mergeTypeDefs,
   oneByKey,
   type SubgraphDefinition,
@@ -36,7 +39,12 @@ import { ApiKeysService } from './modules/api-keys/api-keys.service.ts';
 import { AuditLog } from './modules/audit/audit.log.ts';
 import { AuthService } from './modules/auth/auth.service.ts';
 import { DEFAULT_THROTTLE, LoginThrottle, type ThrottleSettings } from './modules/auth/login-throttle.ts';
-import { NO_ORGANIZATIONS, remoteOrganizationDirectory } from './modules/auth/organization-directory.ts';
+import {
+  NO_ORGANIZATIONS,
+  type OrganizationDirectory,
+  remoteOrganizationDirectory,
+  type UserMembership,
+} from './modules/auth/organization-directory.ts';
 import { hashPassword } from './modules/auth/passwords.ts';
 import { type IssuedTokens, SessionService } from './modules/auth/sessions.service.ts';
 import { MfaService } from './modules/mfa/mfa.service.ts';
@@ -83,6 +91,8 @@ interface IdentityContext extends AuthContext {
   users: DataLoader<string, UserRecord | null>;
   /** Set by login/refresh so the new user's own fields can be returned in the same response. */
   signedIn: { userId: string | null };
+  /** Users' organization memberships (from organization, one call per request batch). */
+  organizationsOfUser: DataLoader<string, UserMembership[]>;
 }
 
 type Ctx = BaseContext & IdentityContext;
@@ -109,6 +119,18 @@ const isSelfOrJustSignedIn = rule({ cache: 'no_cache' })((parent: { id: string }
   if (ctx.signedIn.userId === parent.id) return true;
   if (ctx.caller.kind === 'anonymous') return unauthenticated();
   return ctx.caller.userId === parent.id || forbidden();
+});
+
+/**
+ * The caller administers their current organization (org:admin in the token) and the parent user is a member
+ * of it (asked from organization, batched per request). Parent-dependent: never cached.
+ */
+const administersTheUser = rule({ cache: 'no_cache' })(async (parent: { id: string }, _args, ctx: Ctx) => {
+  const organizationId = ctx.caller.organizationId;
+  if (ctx.caller.kind !== 'user' || !organizationId || !hasScopes(ctx.caller, [PLATFORM_SCOPES.orgAdmin]))
+    return forbidden();
+  const memberships = await ctx.organizationsOfUser.load(parent.id);
+  return memberships.some((m) => m.organizationId === organizationId) || forbidden();
 });
 
 export function identityPermissions(options: { devMailbox: boolean }) {
@@ -158,9 +180,10 @@ export function identityPermissions(options: { devMailbox: boolean }) {
       displayName: or(isAuthenticated, isSelfOrJustSignedIn),
       firstName: or(isAuthenticated, isSelfOrJustSignedIn),
       lastName: or(isAuthenticated, isSelfOrJustSignedIn),
-      email: ownOrAdmin,
-      emailVerified: ownOrAdmin,
-      mfaEnabled: ownOrAdmin,
+      // Organization administrators see who their members are and whether they have MFA.
+      email: or(ownOrAdmin, administersTheUser),
+      emailVerified: or(ownOrAdmin, administersTheUser),
+      mfaEnabled: or(ownOrAdmin, administersTheUser),
       createdAt: ownOrAdmin,
       lastLoginAt: ownOrAdmin,
       preferences: or(isSelf(), isSelfOrJustSignedIn),
@@ -187,6 +210,7 @@ export function identityPermissions(options: { devMailbox: boolean }) {
 }
 
 export interface IdentityServices {
+  organizations: OrganizationDirectory;
   users: UsersRepository;
   account: AccountService;
   apiKeys: ApiKeysService;
@@ -270,6 +294,7 @@ export function createIdentityServices(
   const apiKeys = new ApiKeysService(prisma, store, audit, organizations);
   const account = new AccountService({ prisma, store, credentials, sessions, audit, secondFactor: mfa, apiKeys });
   return {
+    organizations,
     users,
     auth,
     sessions,
@@ -299,7 +324,7 @@ export function identityDefinition(
   services: IdentityServices,
   options: IdentityOptions,
 ): SubgraphDefinition<IdentityContext> {
-  const { users, auth, sessions, registration, mfa, audit, mailer, apiKeys, account } = services;
+  const { users, auth, sessions, registration, mfa, audit, mailer, apiKeys, account, organizations } = services;
   const signIn = (ctx: Ctx, tokens: IssuedTokens) => {
     ctx.signedIn.userId = tokens.user.id;
     return tokens;
@@ -316,6 +341,10 @@ export function identityDefinition(
         (u) => u.id,
       ),
       signedIn: { userId: null },
+      organizationsOfUser: manyByKey(
+        (ids) => organizations.membershipsOfUsers(ids),
+        (m) => m.userId,
+      ),
     }),
     resolvers: {
       DateTime,

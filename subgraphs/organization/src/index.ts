@@ -230,28 +230,29 @@ export function organizationDefinition(
       };
     },
     internalRoutes: (router) => {
-      // Identity asks which organizations a user belongs to, with which roles, when it issues tokens.
+      // Identity asks which organizations users belong to, with which roles: when it issues tokens, and when an
+      // organization administrator reads members' private fields.
       router.post('/memberships', onlyFrom('identity'), async (req, res, next) => {
         try {
-          const userId = (req.body as { userId?: unknown }).userId;
-          if (typeof userId !== 'string' || !UUID.test(userId)) {
-            res.status(400).json({ error: 'userId must be a UUID' });
+          const userIds = (req.body as { userIds?: unknown }).userIds;
+          if (
+            !Array.isArray(userIds) ||
+            userIds.length > MAX_MEMBER_PAGE ||
+            !userIds.every((id) => typeof id === 'string' && UUID.test(id))
+          ) {
+            res.status(400).json({ error: `userIds must be at most ${MAX_MEMBER_PAGE} UUIDs` });
             return;
           }
-          const rows = await repo.membershipsOfUsers([userId]);
-          const orgs = new Map((await repo.findByIds(rows.map((m) => m.organizationId))).map((o) => [o.id, o]));
+          const rows = await repo.membershipsOfUsers(userIds as string[]);
+          const orgs = new Map(
+            (await repo.findByIds([...new Set(rows.map((m) => m.organizationId))])).map((o) => [o.id, o]),
+          );
           res.json({
             memberships: rows.flatMap((m) => {
               const organization = orgs.get(m.organizationId);
-              return organization
-                ? [
-                    {
-                      organizationId: m.organizationId,
-                      roles: m.roles,
-                      enforceMfa: readSettings(organization.settings).enforceMfa,
-                    },
-                  ]
-                : [];
+              if (!organization) return [];
+              const enforceMfa = readSettings(organization.settings).enforceMfa;
+              return [{ userId: m.userId, organizationId: m.organizationId, roles: m.roles, enforceMfa }];
             }),
           });
         } catch (error) {

@@ -13,15 +13,23 @@ export interface OrganizationMembership {
 
 export interface OrganizationDirectory {
   membershipsOf(userId: string): Promise<OrganizationMembership[]>;
+  /** Several users at once (a DataLoader batch): every membership of any of them. */
+  membershipsOfUsers(userIds: readonly string[]): Promise<UserMembership[]>;
 }
 
-/** Identity running without an organization service (its own tests): tokens carry no organization. */
-export const NO_ORGANIZATIONS: OrganizationDirectory = { membershipsOf: async () => [] };
+export type UserMembership = OrganizationMembership & { userId: string };
 
-const isMembership = (value: unknown): value is OrganizationMembership => {
-  const m = value as Partial<OrganizationMembership> | null;
+/** Identity running without an organization service (its own tests): tokens carry no organization. */
+export const NO_ORGANIZATIONS: OrganizationDirectory = {
+  membershipsOf: async () => [],
+  membershipsOfUsers: async () => [],
+};
+
+const isMembership = (value: unknown): value is UserMembership => {
+  const m = value as Partial<UserMembership> | null;
   return (
-    typeof m?.organizationId === 'string' &&
+    typeof m?.userId === 'string' &&
+    typeof m.organizationId === 'string' &&
     Array.isArray(m.roles) &&
     m.roles.every((r) => typeof r === 'string') &&
     typeof m.enforceMfa === 'boolean'
@@ -30,15 +38,18 @@ const isMembership = (value: unknown): value is OrganizationMembership => {
 
 /** Fails closed: without the memberships no token is issued (SERVICE_UNAVAILABLE), never one with wrong scopes. */
 export function remoteOrganizationDirectory(call: ServiceClient): OrganizationDirectory {
+  const membershipsOfUsers = async (userIds: readonly string[]) => {
+    const answer = await call<{ memberships?: unknown }>('/memberships', { userIds }).catch(() => {
+      throw serviceUnavailable('Cannot reach the organization service; try again in a moment');
+    });
+    if (!Array.isArray(answer.memberships) || !answer.memberships.every(isMembership))
+      throw serviceUnavailable('The organization service answered unexpectedly');
+    return answer.memberships;
+  };
   return {
-    async membershipsOf(userId) {
-      const answer = await call<{ memberships?: unknown }>('/memberships', { userId }).catch(() => {
-        throw serviceUnavailable('Cannot reach the organization service; try again in a moment');
-      });
-      if (!Array.isArray(answer.memberships) || !answer.memberships.every(isMembership))
-        throw serviceUnavailable('The organization service answered unexpectedly');
-      return answer.memberships;
-    },
+    membershipsOfUsers,
+    membershipsOf: async (userId) =>
+      (await membershipsOfUsers([userId])).map(({ userId: _user, ...membership }) => membership),
   };
 }
 
