@@ -4,7 +4,15 @@
 // their owner's current scopes.
 import { generateKeyPairSync } from 'node:crypto';
 
-import { scopesForRoles, SERVICE_TOKEN_HEADER, signServiceToken } from '@g3d/auth';
+import {
+  ANONYMOUS,
+  GATEWAY_TOKEN_HEADER,
+  loadOrCreateSigningKey,
+  scopesForRoles,
+  SERVICE_TOKEN_HEADER,
+  signGatewayToken,
+  signServiceToken,
+} from '@g3d/auth';
 import { generateTotp } from '@g3d/identity';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -242,7 +250,7 @@ describe("organization's /internal routes", () => {
       fetch(`${base}/internal/memberships`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', ...headers },
-        body: JSON.stringify({ userId: joeId }),
+        body: JSON.stringify({ userIds: [joeId] }),
       });
     expect((await post({})).status).toBe(401);
     const { privateKey } = generateKeyPairSync('ed25519');
@@ -252,5 +260,19 @@ describe("organization's /internal routes", () => {
     const forged = await signServiceToken(forgedKey, 'identity', 'organization');
     expect((await post({ [SERVICE_TOKEN_HEADER]: forged, 'x-g3d-service': 'identity' })).status).toBe(401);
     expect((await post({ [SERVICE_TOKEN_HEADER]: forged, 'x-g3d-service': 'telemetry' })).status).toBe(401);
+    // The gateway's own token opens the door, but this route is identity's alone.
+    const gatewayKey = await loadOrCreateSigningKey(platform.dataDir, 'gateway');
+    const viaGateway = await signGatewayToken(gatewayKey, 'organization', { caller: ANONYMOUS, requestId: 't' });
+    expect((await post({ [GATEWAY_TOKEN_HEADER]: viaGateway })).status).toBe(403);
+    // identity's real key (as identity signs it): answered, with joe's memberships.
+    const identityKey = await loadOrCreateSigningKey(platform.dataDir, 'identity');
+    const real = await signServiceToken(identityKey, 'identity', 'organization');
+    const answer = await post({ [SERVICE_TOKEN_HEADER]: real, 'x-g3d-service': 'identity' });
+    expect(answer.status).toBe(200);
+    const body = (await answer.json()) as { memberships: { organizationId: string }[] };
+    expect(body.memberships.map((m) => m.organizationId).sort()).toEqual([orgA, orgA2].sort());
+    // A token for another audience is refused.
+    const elsewhere = await signServiceToken(identityKey, 'identity', 'entitlement');
+    expect((await post({ [SERVICE_TOKEN_HEADER]: elsewhere, 'x-g3d-service': 'identity' })).status).toBe(401);
   });
 });
