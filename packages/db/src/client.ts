@@ -1,5 +1,7 @@
 // One way to reach the database: a pg pool + Prisma's official pg driver adapter, for PostgreSQL and for
 // embedded PGlite (served over the Postgres wire protocol by embedded.ts), so both run the same code.
+import { createHash } from 'node:crypto';
+
 import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
 
@@ -25,6 +27,12 @@ export interface DatabaseOptions {
   poolMax?: number;
   /** How long to wait for a connection before failing (ms). */
   connectionTimeoutMs?: number;
+  /**
+   * Prepare each statement once per connection (see statementNames). Only where every connection is its own
+   * session: not on PGlite, whose one session all connections share (a statement another client prepared under
+   * the same name would collide).
+   */
+  namedStatements?: boolean;
 }
 
 export function createDatabase(options: DatabaseOptions): Database {
@@ -49,7 +57,9 @@ export function createDatabase(options: DatabaseOptions): Database {
       return original(...args);
     };
   });
-  const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
+  const prisma = new PrismaClient({
+    adapter: new PrismaPg(pool, options.namedStatements ? { statementNameGenerator: statementNames() } : {}),
+  });
   return {
     prisma,
     pool,
@@ -72,6 +82,29 @@ export function createDatabase(options: DatabaseOptions): Database {
       await prisma.$disconnect();
       await pool.end().catch(() => {});
     },
+  };
+}
+
+// Named statements are parsed once per connection and kept there, by the server and by pg: bounded, so that
+// statements of ever new text (IN lists of every length) cannot pile up on long-lived connections.
+const MAX_NAMED_STATEMENTS = 500;
+
+/**
+ * Names each distinct SQL text (by its hash), so pg prepares it once per connection and later runs send only
+ * Bind/Execute: PostgreSQL skips parsing, and after a few runs planning, of the same statement every time
+ * (the login's lookup and insert cost the server about half as much CPU). An empty name (past the bound)
+ * leaves the statement unnamed, as without a generator.
+ */
+function statementNames(): (query: { sql: string }) => string {
+  const names = new Map<string, string>();
+  return ({ sql }) => {
+    let name = names.get(sql);
+    if (name === undefined) {
+      if (names.size >= MAX_NAMED_STATEMENTS) return '';
+      name = `g3d_${createHash('sha256').update(sql).digest('base64url').slice(0, 32)}`;
+      names.set(sql, name);
+    }
+    return name;
   };
 }
 
