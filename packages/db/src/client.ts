@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
 
-import { PrismaClient } from '../generated/prisma/client.ts';
+import { type Prisma, PrismaClient } from '../generated/prisma/client.ts';
 
 export type * from '../generated/prisma/client.ts';
 export { Prisma } from '../generated/prisma/client.ts';
@@ -14,6 +14,12 @@ export { PrismaClient };
 export interface Database {
   prisma: PrismaClient;
   pool: pg.Pool;
+  /**
+   * Runs one raw statement on the pool without Prisma's client (about 60 us less CPU per statement here), named
+   * like Prisma's statements (namedStatements). For the hottest paths only (login): rows come as pg parses
+   * them (bigint columns as strings), not mapped like Prisma's.
+   */
+  query<R extends pg.QueryResultRow>(statement: Prisma.Sql): Promise<pg.QueryResult<R>>;
   /** Counts SQL statements sent through this pool: the N+1 tests read it. */
   readonly queryCount: () => number;
   /** Statements sent while `fn` runs, counted by the PostgreSQL schema they name (N+1 tests). */
@@ -57,12 +63,19 @@ export function createDatabase(options: DatabaseOptions): Database {
       return original(...args);
     };
   });
+  const names = options.namedStatements ? statementNames() : null;
   const prisma = new PrismaClient({
-    adapter: new PrismaPg(pool, options.namedStatements ? { statementNameGenerator: statementNames() } : {}),
+    adapter: new PrismaPg(pool, names ? { statementNameGenerator: names } : {}),
   });
   return {
     prisma,
     pool,
+    query: (statement) =>
+      pool.query({
+        name: names?.({ sql: statement.text }) || undefined,
+        text: statement.text,
+        values: statement.values,
+      }),
     queryCount: () => queries,
     async countQueriesBySchema(fn) {
       recorder = [];

@@ -186,7 +186,7 @@ export function createIdentityServices(
 ): IdentityServices {
   const prisma = db.prisma;
   const users = new UsersRepository(prisma);
-  const credentials = new CredentialsRepository(prisma);
+  const credentials = new CredentialsRepository(prisma, db.query);
   const audit = new AuditLog(prisma);
   const policy = createPasswordPolicy({ minLength: options.passwordMinLength ?? 8 });
   const sessions = new SessionService(
@@ -199,6 +199,7 @@ export function createIdentityServices(
       refreshGraceSeconds: options.refreshGraceSeconds ?? 10,
     },
     audit,
+    db.query,
   );
   const mailer = new Mailer(
     prisma,
