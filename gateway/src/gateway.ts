@@ -34,6 +34,7 @@ import express from 'express';
 import { createApiKeyVerifier } from './api-keys.ts';
 import { authenticate, type PlatformAuth } from './authenticate.ts';
 import { disableApolloGatewayTelemetry } from './config.ts';
+import { createHttpFetcher } from './http-fetcher.ts';
 import { type SubgraphEndpoint, subgraphEndpoints } from './supergraph.ts';
 
 export interface GatewayContext {
@@ -68,10 +69,10 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 
 class SignedDataSource extends RemoteGraphQLDataSource<GatewayContext> {
   constructor(
-    config: { name: string; url: string },
+    config: { name: string; url: string; fetcher: RemoteGraphQLDataSource['fetcher'] },
     private readonly signingKey: SigningKey | null,
   ) {
-    super({ url: config.url });
+    super({ url: config.url, fetcher: config.fetcher });
     this.subgraphName = config.name;
   }
 
@@ -105,6 +106,7 @@ export function createGateway(options: GatewayOptions): GatewayService {
   const apiKeyVerifier = signingKey && identityUrl ? createApiKeyVerifier(identityUrl, signingKey) : null;
   let server: http.Server | undefined;
   let apollo: ApolloServer<GatewayContext> | undefined;
+  const fetcher = createHttpFetcher();
 
   return {
     endpoints,
@@ -115,7 +117,8 @@ export function createGateway(options: GatewayOptions): GatewayService {
       disableApolloGatewayTelemetry();
       const gateway = new ApolloGateway({
         supergraphSdl: options.supergraphSdl,
-        buildService: ({ name, url }) => new SignedDataSource({ name, url: urls.get(name) ?? url ?? '' }, signingKey),
+        buildService: ({ name, url }) =>
+          new SignedDataSource({ name, url: urls.get(name) ?? url ?? '', fetcher: fetcher.fetch }, signingKey),
         logger,
       });
       apollo = new ApolloServer<GatewayContext>({
@@ -178,6 +181,7 @@ export function createGateway(options: GatewayOptions): GatewayService {
     },
     async stop() {
       await apollo?.stop();
+      fetcher.close();
       if (server?.listening) await new Promise((resolve) => server?.close(resolve));
     },
   };

@@ -82,13 +82,14 @@ async function loadGatewayPublicKey(config: PlatformConfig): Promise<VerifyKey> 
   );
 }
 
-/** Connects once to fail fast with a message that names the setting. */
-async function checkDatabase(url: string, setting: string): Promise<void> {
+/** Connects once to fail fast with a message that names the setting; tells whether it is PGlite. */
+async function checkDatabase(url: string, setting: string): Promise<{ pglite: boolean }> {
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5_000 });
   client.on('error', () => {});
   try {
     await client.connect();
-    await client.query('SELECT 1');
+    const { rows } = await client.query<{ version: string }>('SELECT version() AS version');
+    return { pglite: String(rows[0]?.version).includes('PGlite') };
   } catch (error) {
     const e = error as NodeJS.ErrnoException;
     throw new StartupError(setting, `cannot connect to the database (${e.code ?? ''} ${e.message})`.replace('( ', '('));
@@ -187,8 +188,9 @@ export async function startPlatform(config: PlatformConfig, options: StartOption
       databaseUrl = embedded.url;
       logger.info({ dataDir: path.resolve(config.DATA_DIR) }, 'embedded PostgreSQL (PGlite) started');
     }
+    let pglite = false;
     if (wantsDb) {
-      await checkDatabase(databaseUrl, config.DATABASE_URL ? 'DATABASE_URL' : 'DATA_DIR');
+      ({ pglite } = await checkDatabase(databaseUrl, config.DATABASE_URL ? 'DATABASE_URL' : 'DATA_DIR'));
       if (all || options.service === 'migrate') {
         const result = await applyMigrations(databaseUrl);
         if (result.applied.length) logger.info({ applied: result.applied }, 'migrations applied');
@@ -205,7 +207,12 @@ export async function startPlatform(config: PlatformConfig, options: StartOption
     let shared: Database | undefined;
     const database = () => {
       if (!shared) {
-        const db = createDatabase({ url: databaseUrl, poolMax: config.DATABASE_URL ? config.DB_POOL_MAX : 1 });
+        const db = createDatabase({
+          url: databaseUrl,
+          poolMax: config.DATABASE_URL ? config.DB_POOL_MAX : 1,
+          // PGlite's one session is shared by every connection to it: prepared statement names would collide.
+          namedStatements: !pglite,
+        });
         cleanups.push(() => db.close());
         shared = db;
       }

@@ -2,8 +2,6 @@
 // organization with a service token); switching issues a new token; role changes take effect at the gateway at
 // once; an organization's MFA policy confines members without MFA to the enrolment path; API keys never exceed
 // their owner's current scopes.
-import { generateKeyPairSync } from 'node:crypto';
-
 import {
   ANONYMOUS,
   GATEWAY_TOKEN_HEADER,
@@ -14,6 +12,7 @@ import {
   signServiceToken,
 } from '@g3d/auth';
 import { generateTotp } from '@g3d/identity';
+import { generateKeyPair } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import {
@@ -253,7 +252,7 @@ describe("organization's /internal routes", () => {
         body: JSON.stringify({ userIds: [joeId] }),
       });
     expect((await post({})).status).toBe(401);
-    const { privateKey } = generateKeyPairSync('ed25519');
+    const { privateKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519' });
     const forgedKey = { kid: 'forged', privateKey, publicKey: privateKey, publicJwk: {} } as unknown as Parameters<
       typeof signServiceToken
     >[0];

@@ -1,11 +1,16 @@
-// The two kinds of JWT on the request path, both EdDSA (Ed25519) via jose:
+// The kinds of JWT between parts of the platform, all EdDSA (Ed25519); signed, and gateway tokens verified, with
+// node:crypto (jws.ts: per-request work); access and service tokens verified with jose (JWKS, kid selection):
 // - access tokens: issued by identity to clients, verified by the gateway (typ at+jwt, RFC 9068);
 // - gateway tokens: minted by the gateway for each subgraph fetch, verified by the subgraph. They carry the
 //   caller as verified at the edge, are bound to one subgraph (aud) and live 60 s, so a subgraph reached
-//   directly, or with a token meant for another subgraph, refuses the request.
-import { jwtVerify, type JWTVerifyGetKey, SignJWT } from 'jose';
+//   directly, or with a token meant for another subgraph, refuses the request;
+// - service tokens: one service calling another's /internal routes (below).
+import { randomUUID } from 'node:crypto';
+
+import { jwtVerify, type JWTVerifyGetKey } from 'jose';
 
 import type { Caller } from './caller.ts';
+import { signJwt, verifyJwt } from './jws.ts';
 import type { SigningKey, VerifyKey } from './keys.ts';
 
 export const ACCESS_TOKEN_TYPE = 'at+jwt';
@@ -37,23 +42,23 @@ export interface AccessTokenSettings {
 }
 
 export async function signAccessToken(key: SigningKey, settings: AccessTokenSettings, claims: AccessTokenClaims) {
-  return new SignJWT({
-    sid: claims.sessionId,
-    org: claims.organizationId,
-    roles: claims.roles,
-    scope: claims.scopes.join(' '),
-    email: claims.email,
-    authz_at: claims.authorizedAt,
-    ...(claims.mfaSetupRequired ? { mfa_setup_required: true } : {}),
-  })
-    .setProtectedHeader({ alg: 'EdDSA', typ: ACCESS_TOKEN_TYPE, kid: key.kid })
-    .setIssuer(settings.issuer)
-    .setAudience(settings.audience)
-    .setSubject(claims.userId)
-    .setIssuedAt()
-    .setExpirationTime(`${settings.ttlSeconds}s`)
-    .setJti(crypto.randomUUID())
-    .sign(key.privateKey);
+  return signJwt(
+    key.privateKey,
+    { typ: ACCESS_TOKEN_TYPE, kid: key.kid, ttlSeconds: settings.ttlSeconds },
+    {
+      sid: claims.sessionId,
+      org: claims.organizationId,
+      roles: claims.roles,
+      scope: claims.scopes.join(' '),
+      email: claims.email,
+      authz_at: claims.authorizedAt,
+      ...(claims.mfaSetupRequired ? { mfa_setup_required: true } : {}),
+      iss: settings.issuer,
+      aud: settings.audience,
+      sub: claims.userId,
+      jti: randomUUID(),
+    },
+  );
 }
 
 const strings = (value: unknown): string[] =>
@@ -102,13 +107,17 @@ export interface GatewayTokenClaims {
 }
 
 export async function signGatewayToken(key: SigningKey, audience: string, claims: GatewayTokenClaims) {
-  return new SignJWT({ caller: claims.caller, rid: claims.requestId, client: claims.client ?? UNKNOWN_CLIENT })
-    .setProtectedHeader({ alg: 'EdDSA', typ: GATEWAY_TOKEN_TYPE, kid: key.kid })
-    .setIssuer(GATEWAY_ISSUER)
-    .setAudience(audience)
-    .setIssuedAt()
-    .setExpirationTime(`${GATEWAY_TOKEN_TTL_S}s`)
-    .sign(key.privateKey);
+  return signJwt(
+    key.privateKey,
+    { typ: GATEWAY_TOKEN_TYPE, kid: key.kid, ttlSeconds: GATEWAY_TOKEN_TTL_S },
+    {
+      caller: claims.caller,
+      rid: claims.requestId,
+      client: claims.client ?? UNKNOWN_CLIENT,
+      iss: GATEWAY_ISSUER,
+      aud: audience,
+    },
+  );
 }
 
 function parseCaller(value: unknown): Caller {
@@ -133,14 +142,13 @@ export async function verifyGatewayToken(
   token: string,
   audience: string,
 ): Promise<Required<GatewayTokenClaims>> {
-  const { payload } = await jwtVerify(token, key.publicKey, {
-    algorithms: ['EdDSA'],
+  const payload = verifyJwt(token, key.publicKey, {
     typ: GATEWAY_TOKEN_TYPE,
     issuer: GATEWAY_ISSUER,
     audience,
-    maxTokenAge: `${GATEWAY_TOKEN_TTL_S}s`,
+    maxTokenAgeS: GATEWAY_TOKEN_TTL_S,
     requiredClaims: ['exp', 'iat'],
-    clockTolerance: 5,
+    clockToleranceS: 5,
   });
   const client = (payload.client ?? {}) as Partial<Record<keyof ClientInfo, unknown>>;
   return {
@@ -160,13 +168,11 @@ export const SERVICE_TOKEN_HEADER = 'x-g3d-service-token';
 const SERVICE_TOKEN_TTL_S = 60;
 
 export async function signServiceToken(key: SigningKey, issuer: string, audience: string): Promise<string> {
-  return new SignJWT({})
-    .setProtectedHeader({ alg: 'EdDSA', typ: SERVICE_TOKEN_TYPE, kid: key.kid })
-    .setIssuer(issuer)
-    .setAudience(audience)
-    .setIssuedAt()
-    .setExpirationTime(`${SERVICE_TOKEN_TTL_S}s`)
-    .sign(key.privateKey);
+  return signJwt(
+    key.privateKey,
+    { typ: SERVICE_TOKEN_TYPE, kid: key.kid, ttlSeconds: SERVICE_TOKEN_TTL_S },
+    { iss: issuer, aud: audience },
+  );
 }
 
 /** Verifies a service token from `issuer` (with that service's keys) meant for `audience`; throws on failure. */

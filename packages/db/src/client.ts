@@ -1,9 +1,11 @@
 // One way to reach the database: a pg pool + Prisma's official pg driver adapter, for PostgreSQL and for
 // embedded PGlite (served over the Postgres wire protocol by embedded.ts), so both run the same code.
+import { createHash } from 'node:crypto';
+
 import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
 
-import { PrismaClient } from '../generated/prisma/client.ts';
+import { type Prisma, PrismaClient } from '../generated/prisma/client.ts';
 
 export type * from '../generated/prisma/client.ts';
 export { Prisma } from '../generated/prisma/client.ts';
@@ -12,6 +14,12 @@ export { PrismaClient };
 export interface Database {
   prisma: PrismaClient;
   pool: pg.Pool;
+  /**
+   * Runs one raw statement on the pool without Prisma's client (about 60 us less CPU per statement here), named
+   * like Prisma's statements (namedStatements). For the hottest paths only (login): rows come as pg parses
+   * them (bigint columns as strings), not mapped like Prisma's.
+   */
+  query<R extends pg.QueryResultRow>(statement: Prisma.Sql): Promise<pg.QueryResult<R>>;
   /** Counts SQL statements sent through this pool: the N+1 tests read it. */
   readonly queryCount: () => number;
   /** Statements sent while `fn` runs, counted by the PostgreSQL schema they name (N+1 tests). */
@@ -25,6 +33,12 @@ export interface DatabaseOptions {
   poolMax?: number;
   /** How long to wait for a connection before failing (ms). */
   connectionTimeoutMs?: number;
+  /**
+   * Prepare each statement once per connection (see statementNames). Only where every connection is its own
+   * session: not on PGlite, whose one session all connections share (a statement another client prepared under
+   * the same name would collide).
+   */
+  namedStatements?: boolean;
 }
 
 export function createDatabase(options: DatabaseOptions): Database {
@@ -49,10 +63,19 @@ export function createDatabase(options: DatabaseOptions): Database {
       return original(...args);
     };
   });
-  const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
+  const names = options.namedStatements ? statementNames() : null;
+  const prisma = new PrismaClient({
+    adapter: new PrismaPg(pool, names ? { statementNameGenerator: names } : {}),
+  });
   return {
     prisma,
     pool,
+    query: (statement) =>
+      pool.query({
+        name: names?.({ sql: statement.text }) || undefined,
+        text: statement.text,
+        values: statement.values,
+      }),
     queryCount: () => queries,
     async countQueriesBySchema(fn) {
       recorder = [];
@@ -72,6 +95,29 @@ export function createDatabase(options: DatabaseOptions): Database {
       await prisma.$disconnect();
       await pool.end().catch(() => {});
     },
+  };
+}
+
+// Named statements are parsed once per connection and kept there, by the server and by pg: bounded, so that
+// statements of ever new text (IN lists of every length) cannot pile up on long-lived connections.
+const MAX_NAMED_STATEMENTS = 500;
+
+/**
+ * Names each distinct SQL text (by its hash), so pg prepares it once per connection and later runs send only
+ * Bind/Execute: PostgreSQL skips parsing, and after a few runs planning, of the same statement every time
+ * (the login's lookup and insert cost the server about half as much CPU). An empty name (past the bound)
+ * leaves the statement unnamed, as without a generator.
+ */
+function statementNames(): (query: { sql: string }) => string {
+  const names = new Map<string, string>();
+  return ({ sql }) => {
+    let name = names.get(sql);
+    if (name === undefined) {
+      if (names.size >= MAX_NAMED_STATEMENTS) return '';
+      name = `g3d_${createHash('sha256').update(sql).digest('base64url').slice(0, 32)}`;
+      names.set(sql, name);
+    }
+    return name;
   };
 }
 

@@ -3,6 +3,26 @@
 import { MemoryStore } from './memory.ts';
 import { RedisStore } from './redis.ts';
 
+/**
+ * One step of `Store.atomic`:
+ * - `absent`: refuses when the key exists;
+ * - `incr`: like `Store.incr`; refuses when the result is above `max`, taking the addition back first with
+ *   `undo`;
+ * - `take`: reads and deletes the key (its value, or null).
+ */
+export type AtomicStep =
+  { absent: string } | { incr: string; by?: number; ttlMs?: number; max?: number; undo?: boolean } | { take: string };
+
+export interface AtomicResult {
+  /**
+   * One per step that ran, the refusing one included: the counter (before any undo), the taken value, null for
+   * `absent`.
+   */
+  values: (number | string | null)[];
+  /** The refusing step's index and its key's remaining ttl in ms (null: no expiry); null when all steps ran. */
+  refused: { step: number; ttlMs: number | null } | null;
+}
+
 export interface Store {
   readonly kind: 'redis' | 'memory';
   get(key: string): Promise<string | null>;
@@ -15,6 +35,11 @@ export interface Store {
   incr(key: string, options?: { by?: number; ttlMs?: number }): Promise<number>;
   /** Remaining time to live in ms; null when the key is absent or has no expiry. */
   ttl(key: string): Promise<number | null>;
+  /**
+   * Runs `steps` in order as one atomic operation (one round trip; no other call interleaves), stopping at the
+   * first that refuses: several checks and counters at the price of one command.
+   */
+  atomic(steps: readonly AtomicStep[]): Promise<AtomicResult>;
   publish(channel: string, message: string): Promise<void>;
   /** Delivers messages published after the returned promise resolves; call the result to unsubscribe. */
   subscribe(channel: string, onMessage: (message: string) => void): Promise<() => Promise<void>>;

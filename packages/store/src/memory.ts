@@ -1,5 +1,5 @@
 // In-process store for the embedded default: same semantics as the Redis store, for one process.
-import type { Store } from './index.ts';
+import type { AtomicResult, AtomicStep, Store } from './index.ts';
 
 interface Entry {
   value: string;
@@ -52,7 +52,37 @@ export class MemoryStore implements Store {
   }
 
   async incr(key: string, options: { by?: number; ttlMs?: number } = {}) {
-    const by = options.by ?? 1;
+    return this.incrNow(key, options.by ?? 1, options.ttlMs);
+  }
+
+  async ttl(key: string) {
+    return this.ttlNow(key);
+  }
+
+  async atomic(steps: readonly AtomicStep[]): Promise<AtomicResult> {
+    // Synchronous from the first step to the last: nothing else runs in between.
+    const values: AtomicResult['values'] = [];
+    for (const [index, step] of steps.entries()) {
+      if ('absent' in step) {
+        values.push(null);
+        if (this.live(step.absent)) return { values, refused: { step: index, ttlMs: this.ttlNow(step.absent) } };
+      } else if ('take' in step) {
+        values.push(this.live(step.take)?.value ?? null);
+        this.entries.delete(this.prefix + step.take);
+      } else {
+        const by = step.by ?? 1;
+        const value = this.incrNow(step.incr, by, step.ttlMs);
+        values.push(value);
+        if (step.max !== undefined && value > step.max) {
+          if (step.undo) this.incrNow(step.incr, -by);
+          return { values, refused: { step: index, ttlMs: this.ttlNow(step.incr) } };
+        }
+      }
+    }
+    return { values, refused: null };
+  }
+
+  private incrNow(key: string, by: number, ttlMs?: number): number {
     const entry = this.live(key);
     if (entry) {
       const next = Number(entry.value) + by;
@@ -60,14 +90,11 @@ export class MemoryStore implements Store {
       entry.value = String(next);
       return next;
     }
-    this.entries.set(this.prefix + key, {
-      value: String(by),
-      expiresAt: options.ttlMs ? Date.now() + options.ttlMs : null,
-    });
+    this.entries.set(this.prefix + key, { value: String(by), expiresAt: ttlMs ? Date.now() + ttlMs : null });
     return by;
   }
 
-  async ttl(key: string) {
+  private ttlNow(key: string): number | null {
     const entry = this.live(key);
     if (!entry || entry.expiresAt === null) return null;
     return Math.max(0, entry.expiresAt - Date.now());

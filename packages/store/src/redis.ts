@@ -2,13 +2,38 @@
 // connection cannot run other commands).
 import { Redis } from 'ioredis';
 
-import type { Store } from './index.ts';
+import type { AtomicResult, AtomicStep, Store } from './index.ts';
 
 // INCRBY and set the expiry only when this call created the key, atomically.
 const INCR_WITH_TTL = `
 local v = redis.call('INCRBY', KEYS[1], ARGV[1])
 if v == tonumber(ARGV[1]) and tonumber(ARGV[2]) > 0 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 return v`;
+
+// Store.atomic: KEYS are the steps' keys, ARGV four fields per step (kind, by, ttlMs, max: '' for none; the
+// kind 'incr!' undoes on refusal). Replies {refused step (1-based, 0: none), its key's PTTL, values...}; absent
+// values are false (nil). The counter logic is INCR_WITH_TTL's.
+const ATOMIC = `
+local out = {0, 0}
+for i, key in ipairs(KEYS) do
+  local kind, by, ttl, max = ARGV[i * 4 - 3], tonumber(ARGV[i * 4 - 2]), tonumber(ARGV[i * 4 - 1]), ARGV[i * 4]
+  if kind == 'absent' then
+    if redis.call('EXISTS', key) == 1 then out[1] = i; out[2] = redis.call('PTTL', key); return out end
+    out[i + 2] = false
+  elseif kind == 'take' then
+    out[i + 2] = redis.call('GET', key)
+    redis.call('DEL', key)
+  else
+    local v = redis.call('INCRBY', key, by)
+    if v == by and ttl > 0 then redis.call('PEXPIRE', key, ttl) end
+    out[i + 2] = v
+    if max ~= '' and v > tonumber(max) then
+      if kind == 'incr!' then redis.call('INCRBY', key, -by) end
+      out[1] = i; out[2] = redis.call('PTTL', key); return out
+    end
+  end
+end
+return out`;
 
 export class RedisStore implements Store {
   readonly kind = 'redis' as const;
@@ -30,6 +55,7 @@ export class RedisStore implements Store {
     });
     // Sent once, then called by its SHA (EVALSHA) instead of shipping the script with every call.
     this.client.defineCommand('g3dIncrWithTtl', { numberOfKeys: 1, lua: INCR_WITH_TTL });
+    this.client.defineCommand('g3dAtomic', { lua: ATOMIC });
     this.client.on('error', () => {
       /* reported by the failing command and by /readyz; avoid unhandled 'error' events */
     });
@@ -73,6 +99,34 @@ export class RedisStore implements Store {
   async ttl(key: string) {
     const ms = await this.client.pttl(this.prefix + key);
     return ms < 0 ? null : ms;
+  }
+
+  async atomic(steps: readonly AtomicStep[]): Promise<AtomicResult> {
+    const keys: string[] = [];
+    const args: (string | number)[] = [];
+    for (const step of steps) {
+      if ('absent' in step) {
+        keys.push(this.prefix + step.absent);
+        args.push('absent', 0, 0, '');
+      } else if ('take' in step) {
+        keys.push(this.prefix + step.take);
+        args.push('take', 0, 0, '');
+      } else {
+        keys.push(this.prefix + step.incr);
+        args.push(step.undo ? 'incr!' : 'incr', step.by ?? 1, step.ttlMs ?? 0, step.max ?? '');
+      }
+    }
+    const client = this.client as Redis & {
+      g3dAtomic(...args: (string | number)[]): Promise<(number | string | null)[]>;
+    };
+    const [refusedAt, ttl, ...values] = await client.g3dAtomic(keys.length, ...keys, ...args);
+    // A refusing `absent` has no value in the reply: pad to the steps that ran.
+    const ran = refusedAt ? Number(refusedAt) : steps.length;
+    while (values.length < ran) values.push(null);
+    return {
+      values,
+      refused: refusedAt ? { step: Number(refusedAt) - 1, ttlMs: Number(ttl) < 0 ? null : Number(ttl) } : null,
+    };
   }
 
   async publish(channel: string, message: string) {

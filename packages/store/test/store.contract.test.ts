@@ -64,6 +64,57 @@ describe.each(implementations)('store contract: %s', (_kind, redisUrl) => {
     expect(await store.incr('window', { ttlMs: 50 })).toBe(1);
   });
 
+  it('atomic runs its steps in order and stops at the first refusal', async () => {
+    await store.set('seq:value', 'v');
+    expect(
+      await store.atomic([
+        { incr: 'seq:a', ttlMs: 10_000, max: 5 },
+        { absent: 'seq:missing' },
+        { take: 'seq:value' },
+        { take: 'seq:missing' },
+        { incr: 'seq:b', by: -2 },
+      ]),
+    ).toEqual({ values: [1, null, 'v', null, -2], refused: null });
+    expect(await store.get('seq:value')).toBeNull();
+    const ttl = (await store.ttl('seq:a')) ?? 0;
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(10_000);
+    expect(await store.ttl('seq:b')).toBeNull();
+
+    // A key that exists refuses; the steps after it do not run.
+    await store.set('seq:lock', '1', { ttlMs: 5_000 });
+    const locked = await store.atomic([{ incr: 'seq:a' }, { absent: 'seq:lock' }, { incr: 'seq:c' }]);
+    expect(locked.values).toEqual([2, null]);
+    expect(locked.refused?.step).toBe(1);
+    expect(locked.refused?.ttlMs).toBeGreaterThan(0);
+    expect(locked.refused?.ttlMs).toBeLessThanOrEqual(5_000);
+    expect(await store.get('seq:c')).toBeNull();
+
+    // Above max: refused, the addition kept unless undone; ttlMs is the counter's.
+    expect(await store.atomic([{ incr: 'seq:a', by: 4, max: 5 }, { incr: 'seq:c' }])).toEqual({
+      values: [6],
+      refused: { step: 0, ttlMs: expect.any(Number) as number },
+    });
+    expect(await store.atomic([{ incr: 'seq:a', max: 6, undo: true }])).toMatchObject({
+      values: [7],
+      refused: { step: 0 },
+    });
+    expect(await store.get('seq:a')).toBe('6');
+    expect(await store.atomic([{ incr: 'seq:b', max: 0 }, { absent: 'seq:none' }])).toEqual({
+      values: [-1, null],
+      refused: null,
+    });
+    expect(await store.get('seq:c')).toBeNull();
+  });
+
+  it('atomic counters cannot be raced past their max', async () => {
+    const results = await Promise.all(
+      Array.from({ length: 50 }, () => store.atomic([{ incr: 'seq:race', ttlMs: 10_000, max: 10, undo: true }])),
+    );
+    expect(results.filter((r) => r.refused === null)).toHaveLength(10);
+    expect(await store.get('seq:race')).toBe('10');
+  });
+
   it('keeps keys of different prefixes apart', async () => {
     const other = await createStore({ redisUrl, prefix: testStorePrefix() });
     try {

@@ -230,7 +230,7 @@ export function createIdentityServices(
 ): IdentityServices {
   const prisma = db.prisma;
   const users = new UsersRepository(prisma);
-  const credentials = new CredentialsRepository(prisma);
+  const credentials = new CredentialsRepository(prisma, db.query);
   const audit = new AuditLog(prisma);
   const policy = createPasswordPolicy({ minLength: options.passwordMinLength ?? 8 });
   const organizations = options.organizationUrl
@@ -253,6 +253,7 @@ export function createIdentityServices(
       refreshGraceSeconds: options.refreshGraceSeconds ?? 10,
     },
     audit,
+    db.query,
     organizations,
   );
   const mailer = new Mailer(

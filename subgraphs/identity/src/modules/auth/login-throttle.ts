@@ -4,7 +4,7 @@
 // their ticket back (a burst of correct logins never locks an account); failures keep it. Keys are by email whether or not
 // the account exists, so locking reveals nothing. Locks grow (15 min, 30, 60 … up to 24 h), keeping failures
 // far below ASVS's 100 per hour. A per-IP window throttles one client trying many accounts.
-import type { Store } from '@g3d/store';
+import type { AtomicStep, Store } from '@g3d/store';
 
 export interface ThrottleSettings {
   maxFailures: number;
@@ -44,21 +44,29 @@ export class LoginThrottle {
 
   /** Takes a ticket for one attempt; call before checking the password, then `failed` or `succeeded`. */
   async begin(email: string, ip: string): Promise<Ticket> {
-    if (ip) {
-      const fromIp = await this.store.incr(`login:ip:${ip}`, { ttlMs: this.settings.perIpWindowMs });
-      if (fromIp > this.settings.perIpLimit) {
-        const ttl = (await this.store.ttl(`login:ip:${ip}`)) ?? this.settings.perIpWindowMs;
-        return { ok: false, reason: 'ip_throttled', retryAfterSeconds: Math.ceil(ttl / 1000) };
-      }
-    }
     const keys = this.keys(email);
-    const lockTtl = await this.store.ttl(keys.lock);
-    if (lockTtl !== null) return { ok: false, reason: 'account_locked', retryAfterSeconds: Math.ceil(lockTtl / 1000) };
-    const tickets = await this.store.incr(keys.tickets, { ttlMs: this.settings.windowMs });
-    if (tickets <= this.settings.maxFailures) return { ok: true };
-    // As many attempts are already in flight or failed as may ever fail: refuse this one without checking
-    // the password, and give the ticket back.
-    await this.store.incr(keys.tickets, { by: -1 });
+    // One atomic store call: the per-IP window, the lock, then the ticket. As many attempts already in flight
+    // or failed as may ever fail refuse this one without checking the password, and give the ticket back.
+    const steps: AtomicStep[] = [
+      { absent: keys.lock },
+      { incr: keys.tickets, ttlMs: this.settings.windowMs, max: this.settings.maxFailures, undo: true },
+    ];
+    if (ip)
+      steps.unshift({ incr: `login:ip:${ip}`, ttlMs: this.settings.perIpWindowMs, max: this.settings.perIpLimit });
+    const { refused } = await this.store.atomic(steps);
+    if (!refused) return { ok: true };
+    const step = steps[refused.step] as AtomicStep;
+    if ('absent' in step) {
+      return {
+        ok: false,
+        reason: 'account_locked',
+        retryAfterSeconds: Math.ceil((refused.ttlMs ?? this.settings.baseLockMs) / 1000),
+      };
+    }
+    if (ip && refused.step === 0) {
+      const ttl = refused.ttlMs ?? this.settings.perIpWindowMs;
+      return { ok: false, reason: 'ip_throttled', retryAfterSeconds: Math.ceil(ttl / 1000) };
+    }
     return { ok: false, reason: 'account_locked', retryAfterSeconds: Math.ceil(this.settings.windowMs / 60_000) * 60 };
   }
 
@@ -82,9 +90,9 @@ export class LoginThrottle {
   /** A correct password: the failures are forgiven and their tickets, with this attempt's, given back. */
   async succeeded(email: string): Promise<void> {
     const keys = this.keys(email);
-    const recorded = await this.store.get(keys.failures);
-    // Usually there are none: then there is nothing to delete (one store round trip fewer per login).
-    if (recorded !== null) await this.store.del(keys.failures);
-    await this.store.incr(keys.tickets, { by: -(Number(recorded ?? 0) + 1) });
+    // One round trip when there were no failures (the usual case), a second to give their tickets back.
+    const { values } = await this.store.atomic([{ take: keys.failures }, { incr: keys.tickets, by: -1 }]);
+    const recorded = Number(values[0] ?? 0);
+    if (recorded !== 0) await this.store.incr(keys.tickets, { by: -recorded });
   }
 }

@@ -10,7 +10,7 @@ import {
   signAccessToken,
   type SigningKey,
 } from '@g3d/auth';
-import type { Prisma, PrismaClient } from '@g3d/db';
+import { type Database, Prisma, type PrismaClient } from '@g3d/db';
 import { notFound, unauthenticated } from '@g3d/errors';
 import type { Store } from '@g3d/store';
 
@@ -56,6 +56,8 @@ export class SessionService {
     private readonly signingKey: SigningKey,
     private readonly settings: SessionSettings,
     private readonly audit: AuditLog,
+    /** Raw statements straight on the pool (the login's). */
+    private readonly query: Database['query'],
     private readonly organizations: OrganizationDirectory,
   ) {}
 
@@ -66,8 +68,9 @@ export class SessionService {
     const sessionId = randomUUID();
     const claims = organizationClaims(user, await lookUpMemberships(this.organizations, user.id), null);
     // Login is the hot path: the session, its first refresh token, the audit event and last_login_at in one
-    // statement (atomic, one round trip) instead of a transaction of four and a separate audit insert.
-    await this.prisma.$executeRaw`
+    // statement (atomic, one round trip) instead of a transaction of four and a separate audit insert; on the
+    // pool, without Prisma's client.
+    await this.query(Prisma.sql`
       WITH session AS (
         INSERT INTO "identity"."sessions" ("id", "user_id", "user_agent", "ip", "organization_id", "expires_at")
         VALUES (${sessionId}::uuid, ${user.id}::uuid, ${client.userAgent}, ${client.ip},
@@ -77,7 +80,7 @@ export class SessionService {
         INSERT INTO "identity"."refresh_tokens" ("id", "session_id", "token_hash", "expires_at")
         SELECT ${randomUUID()}::uuid, "id", ${sha256(refreshToken)}, ${expiresAt} FROM session
       ), audit AS (${this.audit.insert(event)})
-      UPDATE "identity"."users" SET "last_login_at" = now() WHERE "id" = ${user.id}::uuid`;
+      UPDATE "identity"."users" SET "last_login_at" = now() WHERE "id" = ${user.id}::uuid`);
     return this.issue(user, { id: sessionId, expiresAt }, claims, refreshToken);
   }
 

@@ -1,6 +1,6 @@
 // The only place identity's users table is touched. Credential reads (password hash, MFA secret) are kept
 // apart from ordinary reads so a resolver can never select them by accident.
-import type { Prisma, PrismaClient } from '@g3d/db';
+import { type Database, Prisma, type PrismaClient } from '@g3d/db';
 
 export const publicColumns = {
   id: true,
@@ -61,22 +61,29 @@ export class UsersRepository {
 
 /** Reads and writes credentials. Used by login, password and MFA flows only. */
 export class CredentialsRepository {
-  constructor(private readonly prisma: PrismaClient) {}
+  constructor(
+    private readonly prisma: PrismaClient,
+    private readonly query: Database['query'],
+  ) {}
 
   /**
-   * Every login reads this: raw SQL (the columns of `credentialColumns`, renamed to their fields) skips Prisma's
-   * query planning and result mapping on the hot path.
+   * Every login reads this: raw SQL (the columns of `credentialColumns`, renamed to their fields) straight on
+   * the pool skips Prisma's query planning and result mapping on the hot path.
    */
   async findByEmail(email: string): Promise<UserCredentials | null> {
-    const rows = await this.prisma.$queryRaw<UserCredentials[]>`
+    const { rows } = await this.query<Omit<UserCredentials, 'mfaLastTimeStep'> & { mfaLastTimeStep: string | null }>(
+      Prisma.sql`
       SELECT "id", "email", "first_name" AS "firstName", "last_name" AS "lastName", "display_name" AS "displayName",
         "email_verified" AS "emailVerified", "roles", "mfa_enabled" AS "mfaEnabled", "last_login_at" AS "lastLoginAt",
         "preferences", "gdpr_consent" AS "gdprConsent", "gdpr_consent_at" AS "gdprConsentAt",
         "ccpa_opt_out" AS "ccpaOptOut", "ccpa_opt_out_at" AS "ccpaOptOutAt", "terms_accepted_at" AS "termsAcceptedAt",
         "privacy_accepted_at" AS "privacyAcceptedAt", "erased_at" AS "erasedAt", "created_at" AS "createdAt",
         "password_hash" AS "passwordHash", "mfa_secret" AS "mfaSecret", "mfa_last_time_step" AS "mfaLastTimeStep"
-      FROM "identity"."users" WHERE "email" = ${email} AND "erased_at" IS NULL`;
-    return rows[0] ?? null;
+      FROM "identity"."users" WHERE "email" = ${email} AND "erased_at" IS NULL`,
+    );
+    const row = rows[0];
+    // pg reads bigint as a string; Prisma's type (and $queryRaw) has a BigInt.
+    return row ? { ...row, mfaLastTimeStep: row.mfaLastTimeStep === null ? null : BigInt(row.mfaLastTimeStep) } : null;
   }
 
   findById(id: string): Promise<UserCredentials | null> {
