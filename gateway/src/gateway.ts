@@ -20,6 +20,7 @@ import {
 } from '@g3d/auth';
 import { formatError } from '@g3d/errors';
 import {
+  createHttpFetcher,
   createHttpServer,
   errorLoggingPlugin,
   httpErrorHandler,
@@ -34,7 +35,6 @@ import express from 'express';
 import { createApiKeyVerifier } from './api-keys.ts';
 import { authenticate, type PlatformAuth } from './authenticate.ts';
 import { disableApolloGatewayTelemetry } from './config.ts';
-import { createHttpFetcher } from './http-fetcher.ts';
 import { type SubgraphEndpoint, subgraphEndpoints } from './supergraph.ts';
 
 export interface GatewayContext {
@@ -118,7 +118,11 @@ export function createGateway(options: GatewayOptions): GatewayService {
       const gateway = new ApolloGateway({
         supergraphSdl: options.supergraphSdl,
         buildService: ({ name, url }) =>
-          new SignedDataSource({ name, url: urls.get(name) ?? url ?? '', fetcher: fetcher.fetch }, signingKey),
+          new SignedDataSource(
+            // The kit's keep-alive fetcher implements the part of fetch RemoteGraphQLDataSource uses.
+            { name, url: urls.get(name) ?? url ?? '', fetcher: fetcher.fetch as RemoteGraphQLDataSource['fetcher'] },
+            signingKey,
+          ),
         logger,
       });
       apollo = new ApolloServer<GatewayContext>({

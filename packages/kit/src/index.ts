@@ -1,4 +1,5 @@
 export * from './http.ts';
+export * from './http-fetcher.ts';
 export * from './input.ts';
 export * from './loaders.ts';
 export * from './logger.ts';

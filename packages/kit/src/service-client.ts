@@ -4,6 +4,8 @@ import { SERVICE_TOKEN_HEADER, type SigningKey, signServiceToken } from '@g3d/au
 import { errorBody } from '@g3d/errors';
 import type express from 'express';
 
+import { createHttpFetcher } from './http-fetcher.ts';
+
 export interface ServiceClientOptions {
   /** The calling service (the token's issuer). */
   self: string;
@@ -19,6 +21,8 @@ export type ServiceClient = <T>(path: string, body: unknown, requestId?: string)
 
 /** POSTs JSON to `<target origin>/internal<path>`; rejects on a network error, a timeout or a non-2xx answer. */
 export function createServiceClient(options: ServiceClientOptions): ServiceClient {
+  // Keep-alive connections: these calls sit on hot paths (identity → organization at every login).
+  const { fetch } = createHttpFetcher();
   const origin = () => new URL(typeof options.url === 'string' ? options.url : options.url()).origin;
   return async <T>(path: string, body: unknown, requestId = 'internal'): Promise<T> => {
     const token = await signServiceToken(options.key, options.self, options.target);
@@ -34,7 +38,6 @@ export function createServiceClient(options: ServiceClientOptions): ServiceClien
       signal: AbortSignal.timeout(options.timeoutMs ?? 5_000),
     });
     if (!response.ok) {
-      await response.body?.cancel();
       throw new Error(`${options.target} answered ${response.status} to ${path}`);
     }
     return (await response.json()) as T;

@@ -162,7 +162,7 @@ export function organizationDefinition(
   options: OrganizationOptions,
   logger: SubgraphDeps['logger'],
 ): SubgraphDefinition<OrganizationContext> {
-  const repo = new OrganizationsRepository(db.prisma);
+  const repo = new OrganizationsRepository(db.prisma, db.query);
   const audit = new OrganizationAuditLog(db.prisma);
   const memberships = new MembershipsService(
     db.prisma,
@@ -243,18 +243,7 @@ export function organizationDefinition(
             res.status(400).json({ error: `userIds must be at most ${MAX_MEMBER_PAGE} UUIDs` });
             return;
           }
-          const rows = await repo.membershipsOfUsers(userIds as string[]);
-          const orgs = new Map(
-            (await repo.findByIds([...new Set(rows.map((m) => m.organizationId))])).map((o) => [o.id, o]),
-          );
-          res.json({
-            memberships: rows.flatMap((m) => {
-              const organization = orgs.get(m.organizationId);
-              if (!organization) return [];
-              const enforceMfa = readSettings(organization.settings).enforceMfa;
-              return [{ userId: m.userId, organizationId: m.organizationId, roles: m.roles, enforceMfa }];
-            }),
-          });
+          res.json({ memberships: await repo.membershipsForTokens(userIds as string[]) });
         } catch (error) {
           next(error);
         }
@@ -376,7 +365,7 @@ export function createOrganizationService(deps: SubgraphDeps & { db: Database },
 
 /** Creates the first organization, owned by the first admin, when there are none. */
 export async function seedFirstOrganization(db: Database, ownerId: string, name = 'Default Organization') {
-  const repo = new OrganizationsRepository(db.prisma);
+  const repo = new OrganizationsRepository(db.prisma, db.query);
   if ((await repo.count()) > 0) return { created: false };
   await repo.createWithOwner({ name, slug: 'default', ownerId });
   return { created: true };

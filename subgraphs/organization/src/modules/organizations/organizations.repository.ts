@@ -1,5 +1,5 @@
 // The only place organization's tables are read outside a locked change (memberships.service.ts).
-import type { Membership, Organization, Prisma, PrismaClient } from '@g3d/db';
+import { type Database, type Membership, type Organization, Prisma, type PrismaClient } from '@g3d/db';
 
 type Db = PrismaClient | Prisma.TransactionClient;
 
@@ -33,8 +33,47 @@ const fromRow = (r: MembershipRow): Membership => ({
   createdAt: r.created_at,
 });
 
+/** What identity puts in a token, per membership (the /internal/memberships answer). */
+export interface TokenMembership {
+  userId: string;
+  organizationId: string;
+  roles: string[];
+  enforceMfa: boolean;
+}
+
 export class OrganizationsRepository {
-  constructor(readonly prisma: PrismaClient) {}
+  constructor(
+    readonly prisma: PrismaClient,
+    /** Raw statements on the pool: the per-login lookup. */
+    private readonly query: Database['query'],
+  ) {}
+
+  /**
+   * The live memberships of users with their organization's MFA policy, oldest first: one statement on the pool
+   * (it runs at every login, refresh and token switch).
+   */
+  async membershipsForTokens(userIds: readonly string[]): Promise<TokenMembership[]> {
+    const { rows } = await this.query<{
+      user_id: string;
+      organization_id: string;
+      roles: string[];
+      enforce_mfa: boolean;
+    }>(
+      Prisma.sql`
+        SELECT m."user_id", m."organization_id", m."roles",
+               COALESCE((o."settings"->>'enforceMfa')::boolean, false) AS "enforce_mfa"
+        FROM "organization"."memberships" m
+        JOIN "organization"."organizations" o ON o."id" = m."organization_id" AND o."deleted_at" IS NULL
+        WHERE m."user_id" = ANY(${[...userIds]}::uuid[])
+        ORDER BY m."created_at", m."id"`,
+    );
+    return rows.map((r) => ({
+      userId: r.user_id,
+      organizationId: r.organization_id,
+      roles: r.roles,
+      enforceMfa: r.enforce_mfa,
+    }));
+  }
 
   /** Live (not deleted) organizations. */
   findByIds(ids: readonly string[]): Promise<Organization[]> {
