@@ -91,8 +91,11 @@ export class LoginThrottle {
   async succeeded(email: string): Promise<void> {
     const keys = this.keys(email);
     // One round trip when there were no failures (the usual case), a second to give their tickets back.
-    const { values } = await this.store.atomic([{ take: keys.failures }, { incr: keys.tickets, by: -1 }]);
+    // The window's ttl goes with the give-back: should the tickets key have expired while this attempt was in
+    // flight, the give-back recreates it (at -1) and it must expire like any window, not stay forever.
+    const ttlMs = this.settings.windowMs;
+    const { values } = await this.store.atomic([{ take: keys.failures }, { incr: keys.tickets, by: -1, ttlMs }]);
     const recorded = Number(values[0] ?? 0);
-    if (recorded !== 0) await this.store.incr(keys.tickets, { by: -recorded });
+    if (recorded !== 0) await this.store.incr(keys.tickets, { by: -recorded, ttlMs });
   }
 }
