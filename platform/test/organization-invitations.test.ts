@@ -365,6 +365,51 @@ describe('ownership, deletion and the audit log', () => {
   });
 });
 
+describe('hostile input on the other organization mutations', () => {
+  it('answers garbage ids, oversize strings and control characters with clear codes, changing nothing', async () => {
+    const KB10 = 'x'.repeat(10_240);
+    const random = '00000000-0000-4000-8000-000000000000';
+    const before = await db.query(`SELECT * FROM organization.organizations WHERE id = $1`, [orgA]);
+    const cases: [string, Record<string, unknown>, string][] = [
+      [UPDATE, { id: orgA, i: { billingAddress: KB10 } }, 'BAD_USER_INPUT'],
+      [UPDATE, { id: orgA, i: { taxId: 'DE\u0000123' } }, 'BAD_USER_INPUT'],
+      [UPDATE, { id: orgA, i: { taxId: KB10 } }, 'BAD_USER_INPUT'],
+      [UPDATE, { id: orgA, i: { billingEmail: 'not-an-email' } }, 'BAD_USER_INPUT'],
+      [UPDATE, { id: orgA, i: { settings: { seatLimit: -1 } } }, 'FORBIDDEN'],
+      [UPDATE, { id: 'not-a-uuid', i: { name: 'x' } }, 'NOT_FOUND'],
+      [
+        'mutation($id: ID!, $s: String!) { deleteOrganization(id: $id, confirmSlug: $s) }',
+        { id: orgA, s: KB10 },
+        'BAD_USER_INPUT',
+      ],
+      [
+        'mutation($id: ID!, $s: String!) { deleteOrganization(id: $id, confirmSlug: $s) }',
+        { id: random, s: 'acme' },
+        'NOT_FOUND',
+      ],
+      [
+        'mutation($o: ID!, $u: ID!) { transferOwnership(organizationId: $o, userId: $u) { roles } }',
+        { o: orgA, u: 'not-a-uuid' },
+        'NOT_FOUND',
+      ],
+      [
+        'mutation($o: ID!, $u: ID!) { transferOwnership(organizationId: $o, userId: $u) { roles } }',
+        { o: orgA, u: random },
+        'NOT_FOUND',
+      ],
+      [REVOKE, { id: 'not-a-uuid' }, 'NOT_FOUND'],
+      [REVOKE, { id: random }, 'NOT_FOUND'],
+      [RESEND, { id: KB10 }, 'NOT_FOUND'],
+    ];
+    for (const [query, variables, expected] of cases) {
+      const result = await gql(url(), query, { token: alice, variables });
+      expect(code(result), `${query.slice(9, 40)} ${JSON.stringify(variables).slice(0, 60)}`).toBe(expected);
+    }
+    const after = await db.query(`SELECT * FROM organization.organizations WHERE id = $1`, [orgA]);
+    expect(after.rows[0]).toEqual(before.rows[0]);
+  });
+});
+
 describe('member pages', () => {
   it('pages through 1,000+ members with cursors; refuses pages over 1,000', async () => {
     const org = (
