@@ -37,12 +37,13 @@ FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production HOST=0.0.0.0 DATA_DIR=/data
 WORKDIR /app
 # Code and dependencies belong to root and are read-only for the service; only DATA_DIR is writable. The
-# directories exist in the image so that fresh named volumes mounted on /data or /data/keys belong to node.
+# directories exist in the image so that fresh named volumes mounted on /data, /data/keys or the key bundles
+# (/data/bundles/*, written by keygen) belong to node.
 COPY --from=deps /app ./
 COPY . .
-RUN mkdir -p /data/keys \
+RUN mkdir -p /data/keys /data/bundles/gateway /data/bundles/identity /data/bundles/subgraph \
   && chown -R node:node /data \
-  && chmod 0700 /data/keys
+  && chmod 0700 /data/keys /data/bundles/gateway /data/bundles/identity /data/bundles/subgraph
 USER node
 EXPOSE 4000
 ENTRYPOINT ["/bin/sh", "/app/docker/entrypoint.sh"]

@@ -1,4 +1,5 @@
 export * from './catalog.ts';
 export * from './compose.ts';
 export * from './config.ts';
+export * from './key-bundles.ts';
 export * from './platform.ts';

@@ -3,7 +3,7 @@
 //   npm start -- --service identity             one subgraph (needs DATABASE_URL and the gateway's public key)
 //   npm start -- --service gateway --supergraph path/to/supergraph.graphql --auth off
 //   npm start -- --service migrate              apply migrations and seed, then exit
-//   npm start -- --service keygen               write the dev signing keys into DATA_DIR/keys, then exit
+//   npm start -- --service keygen               write the keys into DATA_DIR/keys (and per-service bundles), exit
 import { parseArgs } from 'node:util';
 
 import { rotateSigningKey } from '@g3d/auth';
@@ -11,6 +11,7 @@ import { runMain, StartupError } from '@g3d/config';
 import { createLogger } from '@g3d/kit';
 
 import { loadPlatformConfig } from './config.ts';
+import { writeKeyBundles } from './key-bundles.ts';
 import { loadMfaKey, loadSigningKey, startPlatform } from './platform.ts';
 
 await runMain(async () => {
@@ -35,6 +36,7 @@ await runMain(async () => {
     const rotated = await rotateSigningKey(config.DATA_DIR, 'identity', {
       keepPublishedSeconds: config.ACCESS_TOKEN_TTL_SECONDS + 300,
     });
+    writeKeyBundles(config.DATA_DIR);
     process.stdout.write(
       `Rotated the identity key: ${rotated.retiredKid ?? '(none)'} → ${rotated.newKid}. Restart identity to use it.\n`,
     );
@@ -44,7 +46,10 @@ await runMain(async () => {
     await loadSigningKey(config, 'identity', { create: true });
     await loadSigningKey(config, 'gateway', { create: true });
     loadMfaKey(config, true);
-    process.stdout.write(`Keys are in ${config.DATA_DIR}/keys\n`);
+    writeKeyBundles(config.DATA_DIR);
+    process.stdout.write(
+      `Keys are in ${config.DATA_DIR}/keys; per-service bundles (gateway, identity, subgraph) in ${config.DATA_DIR}/bundles\n`,
+    );
     return;
   }
 

@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
-import { PLATFORM_SUBGRAPHS } from '@g3d/platform';
+import { KEY_BUNDLES, keyBundleOf, PLATFORM_SUBGRAPHS } from '@g3d/platform';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 
@@ -117,16 +117,27 @@ describe('docker-compose.yml', () => {
     expect(environment(gateway!).DATABASE_URL).toBeUndefined();
   });
 
-  it('mounts the keys read-only everywhere but in keygen', () => {
-    for (const [name, service] of Object.entries(services)) {
-      for (const volume of service.volumes ?? []) {
+  it("gives each service only its key bundle, read-only; the full key set is keygen's alone", () => {
+    const keyMounts = (service: (typeof services)[string]) =>
+      (service.volumes ?? []).flatMap((volume) => {
         const [source, target, mode] = typeof volume === 'string' ? volume.split(':') : [volume.source, volume.target];
-        if (source !== 'keys') continue;
-        expect(target, name).toBe('/data/keys');
-        if (name === 'keygen') expect(mode, name).toBeUndefined();
-        else expect(mode === 'ro' || (typeof volume === 'object' && volume.read_only), name).toBe(true);
-      }
+        const readOnly = mode === 'ro' || (typeof volume === 'object' && volume.read_only === true);
+        return source?.startsWith('keys') ? [{ source, target, readOnly }] : [];
+      });
+    expect(keyMounts(services.keygen!)).toEqual([
+      { source: 'keys', target: '/data/keys', readOnly: false },
+      ...Object.keys(KEY_BUNDLES).map((bundle) => ({
+        source: `keys-${bundle}`,
+        target: `/data/bundles/${bundle}`,
+        readOnly: false,
+      })),
+    ]);
+    for (const name of ['gateway', ...PLATFORM_SUBGRAPHS.map((s) => s.name)]) {
+      expect(keyMounts(services[name]!), name).toEqual([
+        { source: `keys-${keyBundleOf(name)}`, target: '/data/keys', readOnly: true },
+      ]);
     }
+    expect(keyMounts(services.migrate!)).toEqual([]);
   });
 
   it('tells identity where organization is, and organization where identity publishes its keys', () => {

@@ -165,3 +165,49 @@ describe('embedded defaults', () => {
     expect(result.stderr).toContain(`Startup failed: DATA_DIR: ${dataDir} is in use by process ${process.pid}`);
   });
 });
+
+describe('key bundles', () => {
+  it('keygen writes one bundle per kind of service with only its keys, and a lone subgraph starts on its bundle', async () => {
+    const dataDir = tempDir();
+    const keygen = await runMain({ DATA_DIR: dataDir }, ['--service', 'keygen']);
+    expect(keygen.code).toBe(0);
+    const bundle = (name: string) => fs.readdirSync(path.join(dataDir, 'bundles', name)).sort();
+    expect(bundle('subgraph')).toEqual(['gateway.public.jwk.json']);
+    expect(bundle('gateway')).toEqual(['gateway.private.jwk.json', 'gateway.public.jwk.json']);
+    expect(bundle('identity')).toEqual([
+      'gateway.public.jwk.json',
+      'identity.private.jwk.json',
+      'identity.public.jwk.json',
+      'mfa-encryption.key',
+    ]);
+    // Private keys keep their mode; a public bundle holds no private half.
+    expect(fs.statSync(path.join(dataDir, 'bundles/identity/identity.private.jwk.json')).mode & 0o777).toBe(0o600);
+    const publicKey = JSON.parse(
+      fs.readFileSync(path.join(dataDir, 'bundles/subgraph/gateway.public.jwk.json'), 'utf8'),
+    );
+    expect(publicKey.d).toBeUndefined();
+    // Rotation refreshes the identity bundle: the retired key's public half is there, the old private key gone.
+    const before = fs.readFileSync(path.join(dataDir, 'bundles/identity/identity.private.jwk.json'), 'utf8');
+    expect((await runMain({ DATA_DIR: dataDir }, ['--service', 'keygen', '--rotate', 'identity'])).code).toBe(0);
+    expect(bundle('identity').some((f) => /^identity\.retired-.+\.public\.json$/.test(f))).toBe(true);
+    expect(fs.readFileSync(path.join(dataDir, 'bundles/identity/identity.private.jwk.json'), 'utf8')).not.toBe(before);
+
+    // A subgraph whose keys directory is just the subgraph bundle (as in docker-compose.yml) starts and serves.
+    const lone = tempDir();
+    fs.cpSync(path.join(dataDir, 'bundles/subgraph'), path.join(lone, 'keys'), { recursive: true });
+    const platform = await startPlatform(
+      loadPlatformConfig({ NODE_ENV: 'test', DATA_DIR: lone, ...RANDOM_PORTS_ENV, TELEMETRY_PORT: '0' }),
+      { logger: createLogger({ level: 'silent' }), service: 'telemetry' },
+    );
+    try {
+      const url = platform.subgraphUrls.telemetry as string;
+      expect((await fetch(new URL('/healthz', url))).status).toBe(200);
+      // And it still refuses anything not signed by the gateway.
+      expect((await fetch(url, { method: 'POST', body: '{}' })).status).toBe(401);
+    } finally {
+      await platform.stop();
+      fs.rmSync(lone, { recursive: true, force: true });
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
