@@ -2,7 +2,7 @@
 // the database's (a concurrent duplicate gets CONFLICT, never a 500). Updates run under the organization lock
 // (memberships.service.ts) so two concurrent settings changes cannot lose each other's fields.
 import type { Organization } from '@g3d/db';
-import { badUserInput, conflict, forbidden, notFound } from '@g3d/errors';
+import { badUserInput, conflict, forbidden } from '@g3d/errors';
 import { normalizeEmail } from '@g3d/kit';
 
 import type { OrganizationAuditLog } from '../audit/organization-audit.ts';
@@ -142,12 +142,5 @@ export class OrganizationsService {
       });
       for (const m of members) affected.add(m.userId);
     });
-  }
-
-  /** A live organization or NOT_FOUND. */
-  async require(id: string): Promise<Organization> {
-    const [organization] = await this.repo.findByIds([id]);
-    if (!organization) throw notFound('No such organization');
-    return organization;
   }
 }
