@@ -256,7 +256,7 @@ export async function startPlatform(config: PlatformConfig, options: StartOption
           targets: () => targets,
           mfaKey: () => loadMfaKey(config, all),
           // Started here (URL known once it listens), else configured.
-          subgraphUrl: (peer) => subgraphUrls[peer] ?? parseSubgraphUrls(config.SUBGRAPH_URLS)[peer],
+          subgraphUrl: (peer) => subgraphUrls[peer] ?? configuredPeers[peer],
         });
         const { url } = await listenOrExplain(
           service,

@@ -23,7 +23,8 @@ export type ServiceClient = <T>(path: string, body: unknown, requestId?: string)
 export function createServiceClient(options: ServiceClientOptions): ServiceClient {
   // Keep-alive connections: these calls sit on hot paths (identity → organization at every login).
   const { fetch } = createHttpFetcher();
-  const origin = () => new URL(typeof options.url === 'string' ? options.url : options.url()).origin;
+  let resolved: string | undefined;
+  const origin = () => (resolved ??= new URL(typeof options.url === 'string' ? options.url : options.url()).origin);
   return async <T>(path: string, body: unknown, requestId = 'internal'): Promise<T> => {
     const token = await signServiceToken(options.key, options.self, options.target);
     const response = await fetch(`${origin()}/internal${path}`, {

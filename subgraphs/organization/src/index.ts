@@ -34,6 +34,7 @@ import {
   InvitationsService,
   type InvitationStatus,
   invitationStatus,
+  MAX_INVITATION_PAGE,
 } from './modules/invitations/invitations.service.ts';
 import { AuthorizationChanges } from './modules/organizations/authorization-changes.ts';
 import { ADMIN_ROLES, MembershipsService } from './modules/organizations/memberships.service.ts';
@@ -152,7 +153,8 @@ export const organizationPermissions = {
 };
 
 function pageSize(value: number, max: number, field = 'first'): number {
-  if (!Number.isInteger(value) || value < 1 || value > max) throw badUserInput(`${field} must be between 1 and ${max}`);
+  if (!Number.isInteger(value) || value < 1 || value > max)
+    throw badUserInput(`${field} must be between 1 and ${max}`, field);
   return value;
 }
 
@@ -327,7 +329,7 @@ export function organizationDefinition(
           return of.find((m) => m.organizationId === org.id) ?? null;
         },
         invitations: (org: Organization, args: { status: InvitationStatus; first: number }) =>
-          invitations.list(org.id, args.status, args.first),
+          invitations.list(org.id, args.status, pageSize(args.first, MAX_INVITATION_PAGE)),
         auditLog: (org: Organization, args: { first: number; before?: Date | null }) =>
           audit.list(org.id, pageSize(args.first, MAX_AUDIT_PAGE), args.before ?? null),
       },

@@ -3,13 +3,13 @@
 // (never its creator's platform roles), and is refused once revoked or expired.
 import { randomBytes } from 'node:crypto';
 
-import { type Caller, type ClientInfo, revokedApiKeyKey } from '@g3d/auth';
+import { type Caller, type ClientInfo, revokedApiKeyKey, scopesForRoles } from '@g3d/auth';
 import type { PrismaClient } from '@g3d/db';
 import { badUserInput, forbidden } from '@g3d/errors';
 import type { Store } from '@g3d/store';
 
 import type { AuditLog } from '../audit/audit.log.ts';
-import { lookUpMemberships, organizationClaims, type OrganizationDirectory } from '../auth/organization-directory.ts';
+import type { OrganizationDirectory } from '../auth/organization-directory.ts';
 import { cleanName } from '../shared/input.ts';
 import { equalHashes, randomSecret, sha256 } from '../shared/secrets.ts';
 
@@ -109,15 +109,11 @@ export class ApiKeysService {
     }
     // A key never does more than its owner may do now: its scopes meet the owner's current ones in the key's
     // organization (none when they have left it).
-    const held = key.organizationId
-      ? organizationClaims(
-          { roles: [], mfaEnabled: true },
-          await lookUpMemberships(this.organizations, key.userId),
-          key.organizationId,
-        )
-      : null;
-    const scopes =
-      held && held.organizationId === key.organizationId ? key.scopes.filter((s) => held.scopes.includes(s)) : [];
+    const membership = key.organizationId
+      ? (await this.organizations.membershipsOf(key.userId)).find((m) => m.organizationId === key.organizationId)
+      : undefined;
+    const held = scopesForRoles(membership?.roles ?? []);
+    const scopes = key.scopes.filter((s) => held.includes(s));
     return {
       apiKeyId: key.id,
       caller: {

@@ -4,12 +4,12 @@
 import { createHash, randomBytes } from 'node:crypto';
 
 import type { Invitation, PrismaClient } from '@g3d/db';
-import { AppError, badUserInput, conflict, forbidden, notFound } from '@g3d/errors';
+import { AppError, conflict, forbidden, notFound } from '@g3d/errors';
 import { normalizeEmail } from '@g3d/kit';
 import type { Mailer } from '@g3d/mail';
 
 import type { OrganizationAuditLog } from '../audit/organization-audit.ts';
-import { cleanRoles, isAdmin, type MembershipsService, OWNER } from '../organizations/memberships.service.ts';
+import { cleanRoles, isAdmin, type MembershipsService, OWNER, type Tx } from '../organizations/memberships.service.ts';
 import { domainAllowed, readSettings } from '../organizations/organization-input.ts';
 import { invitationMail } from './invitation-mail.ts';
 
@@ -186,9 +186,8 @@ export class InvitationsService {
     });
   }
 
+  /** `first` is checked by the caller (1–MAX_INVITATION_PAGE). */
   list(organizationId: string, status: InvitationStatus, first: number): Promise<Invitation[]> {
-    if (!Number.isInteger(first) || first < 1 || first > MAX_INVITATION_PAGE)
-      throw badUserInput(`first must be between 1 and ${MAX_INVITATION_PAGE}`, 'first');
     const now = new Date();
     const where = {
       PENDING: { acceptedAt: null, revokedAt: null, expiresAt: { gt: now } },
@@ -207,11 +206,7 @@ export class InvitationsService {
   private async change<T>(
     actor: Actor,
     invitationId: string,
-    work: (
-      tx: Parameters<Parameters<MembershipsService['locked']>[1]>[0],
-      invitation: Invitation,
-      organization: { id: string; name: string },
-    ) => Promise<T>,
+    work: (tx: Tx, invitation: Invitation, organization: { id: string; name: string }) => Promise<T>,
   ): Promise<T> {
     const found = await this.prisma.invitation.findUnique({ where: { id: invitationId } });
     if (!found) throw notFound('No such invitation');
