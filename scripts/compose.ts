@@ -3,10 +3,11 @@
 // gateway overrides them at run time (SUBGRAPH_URLS, or the all-in-one process's actual ports).
 import fs from 'node:fs';
 
-import { composeSupergraph, PLATFORM_SUBGRAPHS, SUPERGRAPH_FILE } from '@g3d/platform';
+import { SUBGRAPHS } from '@g3d/manifest';
+import { composeSupergraph, SUPERGRAPH_FILE } from '@g3d/platform';
 
 const check = process.argv.includes('--check');
-const result = composeSupergraph();
+const result = await composeSupergraph();
 if (!result.ok) {
   process.stderr.write(`Composition failed with ${result.errors.length} error(s):\n`);
   for (const error of result.errors) process.stderr.write(`  ${error}\n`);
@@ -21,5 +22,5 @@ if (check) {
   process.stdout.write('schema/supergraph.graphql is up to date.\n');
 } else {
   fs.writeFileSync(SUPERGRAPH_FILE, result.sdl);
-  process.stdout.write(`Composed ${PLATFORM_SUBGRAPHS.length} subgraphs into schema/supergraph.graphql\n`);
+  process.stdout.write(`Composed ${SUBGRAPHS.length} subgraphs into schema/supergraph.graphql\n`);
 }

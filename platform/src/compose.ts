@@ -2,20 +2,26 @@
 import path from 'node:path';
 
 import { composeServices } from '@apollo/composition';
+import { mergeModules } from '@g3d/kit';
 
-import { PLATFORM_SUBGRAPHS } from './catalog.ts';
+import { subgraphDefinitions } from './services.ts';
 
 export const SUPERGRAPH_FILE = path.resolve(import.meta.dirname, '../../schema/supergraph.graphql');
 
 export type Composition = { ok: true; sdl: string } | { ok: false; errors: string[] };
 
-export function composeSupergraph(): Composition {
+/** Every subgraph of the manifest, its SDL from its modules, at its default local URL. */
+export async function composeSupergraph(): Promise<Composition> {
+  const subgraphs = await subgraphDefinitions();
   const result = composeServices(
-    PLATFORM_SUBGRAPHS.map((s) => ({
-      name: s.name,
-      typeDefs: s.typeDefs,
-      url: `http://127.0.0.1:${s.defaultPort}/graphql`,
-    })),
+    subgraphs.map(({ declaration, definition }) => {
+      const schema = definition.schema(declaration);
+      return {
+        name: declaration.name,
+        typeDefs: mergeModules(schema.name, schema.modules).typeDefs,
+        url: `http://127.0.0.1:${declaration.defaultPort}/graphql`,
+      };
+    }),
   );
   if (result.errors) {
     return {

@@ -4,6 +4,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
+import { findService, type KeyBundle } from '@g3d/manifest';
+
 const GATEWAY_PUBLIC = 'gateway.public.jwk.json';
 
 /** Which files of DATA_DIR/keys go to which bundle (a string: that file; a RegExp: every file matching it). */
@@ -20,13 +22,13 @@ export const KEY_BUNDLES = {
   ],
   /** Every other subgraph only checks the gateway's signature. */
   subgraph: [GATEWAY_PUBLIC],
-} as const satisfies Record<string, readonly (string | RegExp)[]>;
+} as const satisfies Record<KeyBundle, readonly (string | RegExp)[]>;
 
-export type KeyBundle = keyof typeof KEY_BUNDLES;
-
-/** The bundle a service's container mounts as its keys. */
+/** The bundle a service's container mounts as its keys (its manifest entry says which). */
 export function keyBundleOf(service: string): KeyBundle {
-  return service === 'gateway' || service === 'identity' ? service : 'subgraph';
+  const declaration = findService(service);
+  if (!declaration) throw new Error(`unknown service ${service}`);
+  return declaration.keyBundle;
 }
 
 /** (Re)writes DATA_DIR/bundles/<bundle>/ from DATA_DIR/keys; files no longer in the bundle are removed. */

@@ -8,11 +8,12 @@ import { parseArgs } from 'node:util';
 
 import { rotateSigningKey } from '@g3d/auth';
 import { runMain, StartupError } from '@g3d/config';
+import { loadIdentityKeys } from '@g3d/identity';
 import { createLogger } from '@g3d/kit';
 
 import { loadPlatformConfig } from './config.ts';
 import { writeKeyBundles } from './key-bundles.ts';
-import { loadMfaKey, loadSigningKey, startPlatform } from './platform.ts';
+import { gatewaySigningKey, startPlatform } from './platform.ts';
 
 await runMain(async () => {
   const { values } = parseArgs({
@@ -25,7 +26,7 @@ await runMain(async () => {
     strict: true,
   });
   if (values.auth !== 'on' && values.auth !== 'off') throw new StartupError('--auth', 'must be on or off');
-  const config = loadPlatformConfig();
+  const config = await loadPlatformConfig();
   if (values.supergraph) config.SUPERGRAPH_PATH = values.supergraph;
   const logger = createLogger({ level: config.LOG_LEVEL });
 
@@ -43,9 +44,8 @@ await runMain(async () => {
     return;
   }
   if (values.service === 'keygen') {
-    await loadSigningKey(config, 'identity', { create: true });
-    await loadSigningKey(config, 'gateway', { create: true });
-    loadMfaKey(config, true);
+    await loadIdentityKeys(config, { create: true });
+    await gatewaySigningKey(config, true);
     writeKeyBundles(config.DATA_DIR);
     process.stdout.write(
       `Keys are in ${config.DATA_DIR}/keys; per-service bundles (gateway, identity, subgraph) in ${config.DATA_DIR}/bundles\n`,

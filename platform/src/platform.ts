@@ -1,35 +1,29 @@
 // Starts the platform: every subgraph and the gateway in one process (the all-in-one default), or one
-// service alone (a container). The same code either way; only where things listen differs.
-import crypto from 'node:crypto';
+// service alone (a container). The same code either way; only where things listen differs. Which services
+// exist, their ports, peers and databases come from the service manifest (packages/manifest); how each is
+// built comes from its package's service definition.
 import fs from 'node:fs';
 import path from 'node:path';
 
-import { AI_SERVICES, createAiService, subgraphName } from '@g3d/ai-services';
-import {
-  keyPaths,
-  loadOrCreateSigningKey,
-  loadPublicKeyFile,
-  loadRetiredPublicKeys,
-  parseJwk,
-  publicKeyFromJwk,
-  type SigningKey,
-  signingKeyFromJwkText,
-  type VerifyKey,
-} from '@g3d/auth';
+import { publicKeyFromJwk } from '@g3d/auth';
 import { StartupError } from '@g3d/config';
 import { applyMigrations, createDatabase, type Database, type EmbeddedPostgres, startEmbeddedPostgres } from '@g3d/db';
-import { createEntitlementService, seedPlans } from '@g3d/entitlement';
 import { createGateway, type GatewayService, subgraphEndpoints } from '@g3d/gateway';
-import { createIdentityService, loadOrCreateSecretBoxKey, secretBoxKeyFromText, seedFirstAdmin } from '@g3d/identity';
-import type { Logger, SubgraphDeps, SubgraphService } from '@g3d/kit';
-import { createOrganizationService, seedFirstOrganization } from '@g3d/organization';
+import {
+  loadGatewayPublicKey,
+  loadSigningKey,
+  type Logger,
+  type ServiceContext,
+  type SubgraphService,
+} from '@g3d/kit';
+import { findService, JOBS, portSetting, type ServiceDeclaration, SUBGRAPHS } from '@g3d/manifest';
 import { createStore, type Store } from '@g3d/store';
-import { createTelemetryService, type HealthTarget } from '@g3d/telemetry';
-import { createRemoteJWKSet, type JWK, type JWTVerifyGetKey } from 'jose';
+import { createRemoteJWKSet, type JWTVerifyGetKey } from 'jose';
 import pg from 'pg';
 
-import { findSubgraph, PLATFORM_SUBGRAPHS } from './catalog.ts';
-import type { PlatformConfig } from './config.ts';
+import { type PlatformConfig, servicePort } from './config.ts';
+import { type SeededAdmin, seedPlatform } from './seed.ts';
+import { serviceDefinition } from './services.ts';
 
 export interface RunningPlatform {
   gatewayUrl: string | null;
@@ -39,48 +33,11 @@ export interface RunningPlatform {
   db: Database | null;
   store: Store;
   /** Set when this start created the first admin. */
-  seededAdmin: { email: string; password: string; generated: boolean } | null;
+  seededAdmin: SeededAdmin | null;
   stop(): Promise<void>;
 }
 
 const repoRoot = path.resolve(import.meta.dirname, '../..');
-
-/**
- * A signing key from env, else from DATA_DIR/keys. Only the all-in-one process and keygen create missing
- * keys: a service running alone that made its own key would sign with one nobody trusts.
- */
-export async function loadSigningKey(
-  config: PlatformConfig,
-  name: 'identity' | 'gateway',
-  options: { create: boolean },
-): Promise<SigningKey> {
-  const setting = name === 'identity' ? 'IDENTITY_SIGNING_KEY' : 'GATEWAY_SIGNING_KEY';
-  const value = config[setting];
-  const file = keyPaths(config.DATA_DIR, name).privatePath;
-  if (!value && !options.create && !fs.existsSync(file)) {
-    throw new StartupError(setting, `not set, and no ${file} (run the keygen service first)`);
-  }
-  try {
-    return value ? await signingKeyFromJwkText(value, setting) : await loadOrCreateSigningKey(config.DATA_DIR, name);
-  } catch (error) {
-    throw new StartupError(value ? setting : 'DATA_DIR', (error as Error).message);
-  }
-}
-
-async function loadGatewayPublicKey(config: PlatformConfig): Promise<VerifyKey> {
-  try {
-    if (config.GATEWAY_PUBLIC_KEY)
-      return await publicKeyFromJwk(parseJwk(config.GATEWAY_PUBLIC_KEY, 'GATEWAY_PUBLIC_KEY'));
-    const key = await loadPublicKeyFile(config.DATA_DIR, 'gateway');
-    if (key) return key;
-  } catch (error) {
-    throw new StartupError('GATEWAY_PUBLIC_KEY', (error as Error).message);
-  }
-  throw new StartupError(
-    'GATEWAY_PUBLIC_KEY',
-    `not set, and no ${path.join(config.DATA_DIR, 'keys/gateway.public.jwk.json')} (run the keygen service first)`,
-  );
-}
 
 /** Connects once to fail fast with a message that names the setting; tells whether it is PGlite. */
 async function checkDatabase(url: string, setting: string): Promise<{ pglite: boolean }> {
@@ -134,20 +91,20 @@ export interface StartOptions {
   authOff?: boolean;
   /** Gateway only: subgraph URL overrides by name. */
   subgraphUrls?: Record<string, string>;
+  /** How often event consumers poll (tests shorten it; default 500 ms). */
+  eventPollIntervalMs?: number;
 }
 
 export async function startPlatform(config: PlatformConfig, options: StartOptions): Promise<RunningPlatform> {
   const { logger } = options;
   const all = options.service === 'all';
-  // Peers a lone service calls must be configured (all-in-one starts them itself).
-  const configuredPeers = parseSubgraphUrls(config.SUBGRAPH_URLS);
-  if (options.service === 'identity' && !configuredPeers.organization)
-    throw new StartupError('SUBGRAPH_URLS', 'identity needs organization=<url> (it asks for memberships)');
-  if (options.service === 'organization' && !configuredPeers.identity && !config.IDENTITY_JWKS_URL)
-    throw new StartupError(
-      'IDENTITY_JWKS_URL',
-      "organization needs identity's JWKS URL (or SUBGRAPH_URLS identity=<url>)",
-    );
+  const lone = findService(options.service);
+  const known = ['all', ...JOBS.filter((j) => j === 'migrate'), ...SUBGRAPHS.map((s) => s.name), 'gateway'];
+  if (!known.includes(options.service)) {
+    throw new StartupError('--service', `unknown service "${options.service}" (one of: ${known.join(', ')})`);
+  }
+  const configuredUrls = parseSubgraphUrls(config.SUBGRAPH_URLS);
+  if (lone && lone.kind !== 'gateway') checkPeersConfigured(lone, config, configuredUrls);
   const cleanups: (() => Promise<void> | void)[] = [];
   const stopAll = async () => {
     for (const cleanup of cleanups.splice(0).reverse()) {
@@ -164,11 +121,7 @@ export async function startPlatform(config: PlatformConfig, options: StartOption
   }
 
   async function start(): Promise<RunningPlatform> {
-    const known = ['all', 'gateway', 'migrate', ...PLATFORM_SUBGRAPHS.map((s) => s.name)];
-    if (!known.includes(options.service)) {
-      throw new StartupError('--service', `unknown service "${options.service}" (one of: ${known.join(', ')})`);
-    }
-    const wantsDb = all || options.service === 'migrate' || findSubgraph(options.service)?.usesDatabase === true;
+    const wantsDb = all || options.service === 'migrate' || (lone?.database ?? null) !== null;
     let databaseUrl = config.DATABASE_URL ?? '';
     if (wantsDb && !config.DATABASE_URL) {
       if (!all && options.service !== 'migrate') {
@@ -219,54 +172,56 @@ export async function startPlatform(config: PlatformConfig, options: StartOption
       return shared;
     };
 
-    let seededAdmin: RunningPlatform['seededAdmin'] = null;
-    if (all || options.service === 'migrate') seededAdmin = await seed(config, database);
+    let seededAdmin: SeededAdmin | null = null;
+    if (all || options.service === 'migrate') seededAdmin = await seedPlatform(config, database());
     if (options.service === 'migrate') {
       await stopAll();
       return { gatewayUrl: null, subgraphUrls: {}, databaseUrl, db: null, store, seededAdmin, stop: async () => {} };
     }
 
+    const started: Record<string, string> = {};
     const subgraphUrls: Record<string, string> = {};
-    const names = all ? PLATFORM_SUBGRAPHS.map((s) => s.name) : options.service === 'gateway' ? [] : [options.service];
-    if (names.length) {
+    const toStart = all ? SUBGRAPHS : lone && lone.kind !== 'gateway' ? [lone] : [];
+    if (toStart.length) {
       // Subgraphs only need the gateway's public key; the all-in-one process holds the pair.
       const gatewayKey = all
-        ? await publicKeyFromJwk((await loadSigningKey(config, 'gateway', { create: true })).publicJwk)
-        : await loadGatewayPublicKey(config);
-      const identityKey = names.includes('identity') ? await loadSigningKey(config, 'identity', { create: all }) : null;
-      // Telemetry checks every service: the ones started here, or (running alone) those in SUBGRAPH_URLS.
-      const targets: HealthTarget[] = all
-        ? []
-        : Object.entries(parseSubgraphUrls(config.SUBGRAPH_URLS))
-            .filter(([name]) => !names.includes(name))
-            .map(([service, url]) => ({ service, url: new URL('/', url).toString() }));
-      for (const name of names) {
-        const entry = findSubgraph(name);
-        if (!entry) throw new StartupError('service', `unknown service "${name}"`);
-        const deps: SubgraphDeps = {
+        ? await publicKeyFromJwk((await gatewaySigningKey(config, true)).publicJwk)
+        : await loadGatewayPublicKey(config.GATEWAY_PUBLIC_KEY, config.DATA_DIR);
+      /** A service started here (URL known once it listens), else configured in SUBGRAPH_URLS. */
+      const peerUrl = (peer: string) => {
+        const url = started[peer] ?? configuredUrls[peer];
+        if (!url) throw new Error(`no URL for the ${peer} service`);
+        return url;
+      };
+      const knownServices = () =>
+        Object.entries({ ...configuredUrls, ...started }).map(([name, url]) => ({ name, url }));
+      for (const declaration of toStart) {
+        const definition = await serviceDefinition(declaration);
+        const context: ServiceContext = {
+          declaration,
+          config,
           logger,
           store,
-          gatewayKey,
-          nodeEnv: config.NODE_ENV,
-        };
-        const service = buildSubgraph(name, deps, {
           database,
-          identityKey,
-          config,
-          targets: () => targets,
-          mfaKey: () => loadMfaKey(config, all),
-          // Started here (URL known once it listens), else configured.
-          subgraphUrl: (peer) => subgraphUrls[peer] ?? configuredPeers[peer],
-        });
+          gatewayKey,
+          trustedKeys: Object.fromEntries(
+            declaration.trusts.map((peer) => [peer, lazyRemoteJwks(() => jwksUrl(config, peer, peerUrl))]),
+          ),
+          peerUrl,
+          knownServices: () => knownServices().filter((s) => s.name !== declaration.name),
+          createMissingKeys: all,
+          ...(options.eventPollIntervalMs ? { eventPollIntervalMs: options.eventPollIntervalMs } : {}),
+        };
+        const service = await definition.build(context);
         const { url } = await listenOrExplain(
           service,
           config.HOST,
-          entry.port(config),
-          `${name.toUpperCase().replace(/-/g, '_')}_PORT`,
+          servicePort(config, declaration.name),
+          portSetting(declaration.name),
         );
         cleanups.push(() => service.stop());
-        subgraphUrls[name] = `${url}/graphql`;
-        targets.push({ service: name, url });
+        started[declaration.name] = url;
+        subgraphUrls[declaration.name] = `${url}/graphql`;
       }
     }
 
@@ -275,9 +230,9 @@ export async function startPlatform(config: PlatformConfig, options: StartOption
       const gateway = await buildGateway(config, {
         ...options,
         store,
-        subgraphUrls: { ...parseSubgraphUrls(config.SUBGRAPH_URLS), ...options.subgraphUrls, ...subgraphUrls },
+        subgraphUrls: { ...configuredUrls, ...options.subgraphUrls, ...subgraphUrls },
       });
-      const { url } = await listenOrExplain(gateway, config.HOST, config.GATEWAY_PORT, 'GATEWAY_PORT');
+      const { url } = await listenOrExplain(gateway, config.HOST, servicePort(config, 'gateway'), 'GATEWAY_PORT');
       cleanups.push(() => gateway.stop());
       gatewayUrl = `${url}/graphql`;
     }
@@ -285,29 +240,33 @@ export async function startPlatform(config: PlatformConfig, options: StartOption
   }
 }
 
-/** Retired identity keys to keep publishing: from IDENTITY_PREVIOUS_PUBLIC_KEYS, else DATA_DIR/keys. */
-function previousIdentityKeys(config: PlatformConfig): JWK[] {
-  if (!config.IDENTITY_PREVIOUS_PUBLIC_KEYS) return loadRetiredPublicKeys(config.DATA_DIR, 'identity');
-  try {
-    const keys: unknown = JSON.parse(config.IDENTITY_PREVIOUS_PUBLIC_KEYS);
-    if (!Array.isArray(keys) || keys.some((k) => typeof k !== 'object' || k === null || 'd' in k))
-      throw new Error('not an array of public JWKs');
-    return keys as JWK[];
-  } catch (error) {
-    throw new StartupError('IDENTITY_PREVIOUS_PUBLIC_KEYS', (error as Error).message);
+/** A service running alone must be told where the services it calls and trusts are. */
+function checkPeersConfigured(
+  service: ServiceDeclaration,
+  config: PlatformConfig,
+  configured: Record<string, string>,
+): void {
+  for (const peer of service.calls) {
+    if (!configured[peer])
+      throw new StartupError('SUBGRAPH_URLS', `${service.name} needs ${peer}=<url> (it calls the ${peer} service)`);
+  }
+  for (const peer of service.trusts) {
+    if (!configured[peer] && !jwksSetting(config, peer))
+      throw new StartupError(
+        `${peer.toUpperCase()}_JWKS_URL`,
+        `${service.name} needs ${peer}'s JWKS URL (or SUBGRAPH_URLS ${peer}=<url>) to verify its service tokens`,
+      );
   }
 }
 
-/** The key that encrypts TOTP secrets at rest: MFA_ENCRYPTION_KEY, else DATA_DIR/keys (created only by all/keygen). */
-export function loadMfaKey(config: PlatformConfig, create: boolean): Buffer {
-  try {
-    if (config.MFA_ENCRYPTION_KEY) return secretBoxKeyFromText(config.MFA_ENCRYPTION_KEY);
-    const file = path.join(config.DATA_DIR, 'keys', 'mfa-encryption.key');
-    if (!create && !fs.existsSync(file)) throw new Error(`not set, and no ${file} (run the keygen service first)`);
-    return loadOrCreateSecretBoxKey(config.DATA_DIR);
-  } catch (error) {
-    throw new StartupError('MFA_ENCRYPTION_KEY', (error as Error).message);
-  }
+/** `<PEER>_JWKS_URL` when set (only identity publishes keys today: IDENTITY_JWKS_URL). */
+function jwksSetting(config: PlatformConfig, peer: string): string | undefined {
+  const value = config[`${peer.toUpperCase().replace(/-/g, '_')}_JWKS_URL`];
+  return typeof value === 'string' ? value : undefined;
+}
+
+function jwksUrl(config: PlatformConfig, peer: string, peerUrl: (name: string) => string): string {
+  return jwksSetting(config, peer) ?? new URL('/.well-known/jwks.json', peerUrl(peer)).toString();
 }
 
 async function listenOrExplain(
@@ -327,76 +286,6 @@ async function listenOrExplain(
   }
 }
 
-function buildSubgraph(
-  name: string,
-  deps: SubgraphDeps,
-  context: {
-    database: () => Database;
-    identityKey: SigningKey | null;
-    config: PlatformConfig;
-    targets: () => HealthTarget[];
-    mfaKey: () => Buffer;
-    subgraphUrl: (name: string) => string | undefined;
-  },
-): SubgraphService {
-  const { config } = context;
-  /** A peer this service calls: started in this process or listed in SUBGRAPH_URLS (checked at startup). */
-  const peerUrl = (peer: string) => () => {
-    const url = context.subgraphUrl(peer);
-    if (!url) throw new Error(`no URL for the ${peer} service`);
-    return url;
-  };
-  switch (name) {
-    case 'identity':
-      return createIdentityService(
-        { ...deps, db: context.database() },
-        {
-          signingKey: context.identityKey as SigningKey,
-          tokens: {
-            issuer: config.AUTH_ISSUER,
-            audience: config.AUTH_AUDIENCE,
-            ttlSeconds: config.ACCESS_TOKEN_TTL_SECONDS,
-          },
-          sessionTtlSeconds: config.SESSION_TTL_SECONDS,
-          refreshGraceSeconds: config.REFRESH_GRACE_SECONDS,
-          previousPublicKeys: previousIdentityKeys(config),
-          mfaEncryptionKey: context.mfaKey(),
-          appUrl: config.APP_URL,
-          smtpUrl: config.SMTP_URL,
-          mailFrom: config.MAIL_FROM,
-          mailRetryIntervalMs: config.MAIL_RETRY_SECONDS * 1000,
-          passwordMinLength: config.PASSWORD_MIN_LENGTH,
-          devMailbox: config.NODE_ENV !== 'production' && !config.SMTP_URL,
-          throttle: { maxFailures: config.LOGIN_MAX_FAILURES, perIpLimit: config.LOGIN_IP_LIMIT },
-          organizationUrl: peerUrl('organization'),
-        },
-      );
-    case 'organization': {
-      // Identity asks for memberships with service tokens signed by its key: verified with its JWKS.
-      const identityJwks = () =>
-        config.IDENTITY_JWKS_URL ?? new URL('/.well-known/jwks.json', peerUrl('identity')()).toString();
-      return createOrganizationService(
-        { ...deps, db: context.database(), trustedServices: { identity: lazyRemoteJwks(identityJwks) } },
-        {
-          appUrl: config.APP_URL,
-          smtpUrl: config.SMTP_URL,
-          mailFrom: config.MAIL_FROM,
-          accessTokenTtlSeconds: config.ACCESS_TOKEN_TTL_SECONDS,
-        },
-      );
-    }
-    case 'entitlement':
-      return createEntitlementService({ ...deps, db: context.database() });
-    case 'telemetry':
-      return createTelemetryService(deps, { targets: context.targets });
-    default: {
-      const service = AI_SERVICES.find((s) => subgraphName(s.slug) === name);
-      if (!service) throw new StartupError('service', `unknown service "${name}"`);
-      return createAiService(service, deps);
-    }
-  }
-}
-
 /** A remote JWKS whose URL is known only once the service serving it listens (all-in-one start order). */
 function lazyRemoteJwks(url: () => string): JWTVerifyGetKey {
   let jwks: JWTVerifyGetKey | undefined;
@@ -409,6 +298,17 @@ function lazyRemoteJwks(url: () => string): JWTVerifyGetKey {
 function parseSubgraphUrls(value: string | undefined): Record<string, string> {
   if (!value) return {};
   return Object.fromEntries(value.split(',').map((pair) => pair.split('=', 2) as [string, string]));
+}
+
+/** The gateway's signing key: GATEWAY_SIGNING_KEY, else DATA_DIR/keys (created only by all/keygen). */
+export function gatewaySigningKey(config: PlatformConfig, create: boolean) {
+  return loadSigningKey({
+    name: 'gateway',
+    setting: 'GATEWAY_SIGNING_KEY',
+    value: config.GATEWAY_SIGNING_KEY,
+    dataDir: config.DATA_DIR,
+    create,
+  });
 }
 
 async function buildGateway(
@@ -450,7 +350,7 @@ async function buildGateway(
         accessKeys: createRemoteJWKSet(new URL(jwksUrl), { cooldownDuration: 30_000, cacheMaxAge: 600_000 }),
         issuer: config.AUTH_ISSUER,
         audience: config.AUTH_AUDIENCE,
-        signingKey: await loadSigningKey(config, 'gateway', { create: options.service === 'all' }),
+        signingKey: await gatewaySigningKey(config, options.service === 'all'),
       },
     });
   } catch (error) {
@@ -461,16 +361,4 @@ async function buildGateway(
     );
   }
   return gateway;
-}
-
-async function seed(config: PlatformConfig, database: () => Database): Promise<RunningPlatform['seededAdmin']> {
-  const db = database();
-  await seedPlans(db);
-  const generated = !config.ADMIN_PASSWORD;
-  // 18 random bytes → 24 base64url characters: never a default password.
-  const password = config.ADMIN_PASSWORD ?? crypto.randomBytes(18).toString('base64url');
-  const admin = await seedFirstAdmin(db, { email: config.ADMIN_EMAIL, password });
-  if (!admin.created || !admin.userId) return null;
-  await seedFirstOrganization(db, admin.userId);
-  return { email: config.ADMIN_EMAIL, password, generated };
 }

@@ -1,28 +1,12 @@
 // The RBAC scope model, one source of truth: organization roles → scopes. A caller's token carries the
 // scopes of their roles in the current organization, mapped through this table. `super_admin` is a platform
 // role (identity's user.roles) and is never granted through an organization.
+import { AI_SERVICES, type AiServiceSlug } from '@g3d/manifest';
 
-/** Each AI service's domain role and scope prefix (reference: ai-services.md). */
-export const SERVICE_ACCESS = [
-  { service: 'vision-pro', role: 'medical', scope: 'medical' },
-  { service: 'health-ai', role: 'health', scope: 'health' },
-  { service: 'code-forge', role: 'developer', scope: 'code' },
-  { service: 'creative-studio', role: 'creative', scope: 'creative' },
-  { service: 'mesh3d', role: 'designer', scope: '3d' },
-  { service: 'data-forge', role: 'analyst', scope: 'data' },
-  { service: 'automl', role: 'ml-engineer', scope: 'ml' },
-  { service: 'secure-ai', role: 'security', scope: 'security' },
-  { service: 'legal-ai', role: 'legal', scope: 'legal' },
-  { service: 'chat-builder', role: 'support', scope: 'chat' },
-  { service: 'video-ai', role: 'media', scope: 'video' },
-  { service: 'voice-ai', role: 'voice', scope: 'voice' },
-  { service: 'translate-ai', role: 'translator', scope: 'translate' },
-  { service: 'finance-ai', role: 'finance', scope: 'finance' },
-  { service: 'documind', role: 'document', scope: 'document' },
-  { service: 'edge-ai', role: 'infrastructure', scope: 'edge' },
-] as const;
+/** Each AI service's domain role and scope prefix, from the one registry (packages/manifest). */
+export const SERVICE_ACCESS = AI_SERVICES.map((s) => ({ service: s.slug, role: s.role, scope: s.scope }));
 
-export type ServiceSlug = (typeof SERVICE_ACCESS)[number]['service'];
+export type ServiceSlug = AiServiceSlug;
 
 export const PLATFORM_SCOPES = {
   orgRead: 'org:read',
@@ -34,9 +18,10 @@ export const PLATFORM_SCOPES = {
 
 export const SERVICE_SCOPES: readonly string[] = SERVICE_ACCESS.flatMap((s) => [`${s.scope}:read`, `${s.scope}:write`]);
 
+export type OrganizationRole = 'owner' | 'admin' | 'member' | (typeof AI_SERVICES)[number]['role'];
+
 /** Roles an organization can grant. */
-export const ORGANIZATION_ROLES = ['owner', 'admin', 'member', ...SERVICE_ACCESS.map((s) => s.role)] as const;
-export type OrganizationRole = (typeof ORGANIZATION_ROLES)[number];
+export const ORGANIZATION_ROLES: readonly OrganizationRole[] = ['owner', 'admin', 'member', ...AI_SERVICES.map((s) => s.role)];
 
 /** Platform roles, held on the user (identity), never granted by an organization. */
 export const PLATFORM_ROLES = ['user', 'admin', 'super_admin'] as const;

@@ -75,7 +75,12 @@ export const booleanFlag = (fallback: boolean) => flag().default(fallback);
 /** A flag whose absence means "decide from other settings" (undefined). */
 export const optionalBooleanFlag = () => flag().optional();
 
-/** Settings shared by every service. */
+const seconds = () => z.coerce.number({ error: 'must be a number of seconds' }).int('must be a whole number of seconds');
+
+/**
+ * Settings shared by services (each service adds its own slice: `config` of its service definition). Every key is
+ * a variable name, documented in the README's configuration table (a test checks).
+ */
 export const commonConfigSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -85,5 +90,37 @@ export const commonConfigSchema = z.object({
   HOST: z.string().default('127.0.0.1'),
   /** Prefix of every key and channel in the store (several environments can share one Redis). */
   STORE_PREFIX: z.string().max(64).default('g3d:'),
+  /** Connections of the process's pool (one pool per process, shared by its subgraphs). Use 1 for PGlite. */
+  DB_POOL_MAX: z.coerce.number({ error: 'must be a number' }).int().min(1).max(100).default(5),
+  /** name=url pairs, comma separated: where services are when not at their default local URLs. */
+  SUBGRAPH_URLS: z
+    .string()
+    .regex(
+      /^([a-z0-9-]+=https?:\/\/[^,\s]+)(,[a-z0-9-]+=https?:\/\/[^,\s]+)*$/,
+      'must be name=http://host:port/graphql pairs, comma separated',
+    )
+    .optional(),
+  AUTH_ISSUER: z.string().min(1).default('g3d-identity'),
+  AUTH_AUDIENCE: z.string().min(1).default('g3d-platform'),
+  /** Access token lifetime: identity issues them; organization remembers authorization changes as long. */
+  ACCESS_TOKEN_TTL_SECONDS: seconds()
+    .min(60, 'must be between 60 and 3600 seconds')
+    .max(3600, 'must be between 60 and 3600 seconds')
+    .default(900),
+  /** Where identity's public keys are (the gateway checks access tokens, organization service tokens with them). */
+  IDENTITY_JWKS_URL: url(['http:', 'https:']).optional(),
+  /** The gateway's public JWK, for a subgraph running alone (else read from DATA_DIR/keys). */
+  GATEWAY_PUBLIC_KEY: z.string().optional(),
+  /** The web app that handles the links in mails (/verify-email, /reset-password, /invitations/accept). */
+  APP_URL: url(['http:', 'https:']).default('http://127.0.0.1:4000'),
+  /** SMTP server for outgoing mail (smtp:// or smtps://); unset: mail stays in the outbox (development mailbox). */
+  SMTP_URL: url(['smtp:', 'smtps:']).optional(),
+  /** How often mail that SMTP refused is retried (each message at most 5 times). */
+  MAIL_RETRY_SECONDS: z.coerce
+    .number({ error: 'must be a number of seconds' })
+    .min(0.1, 'must be between 0.1 and 3600 seconds')
+    .max(3600, 'must be between 0.1 and 3600 seconds')
+    .default(60),
+  MAIL_FROM: z.string().min(3).default('G3D Platform <no-reply@g3d.local>'),
 });
 export type CommonConfig = z.infer<typeof commonConfigSchema>;

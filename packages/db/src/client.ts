@@ -2,12 +2,18 @@
 // embedded PGlite (served over the Postgres wire protocol by embedded.ts), so both run the same code.
 import { createHash } from 'node:crypto';
 
+import { DATABASE_SCHEMAS } from '@g3d/manifest';
 import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
 
 import { type Prisma, PrismaClient } from '../generated/prisma/client.ts';
 
 export type * from '../generated/prisma/client.ts';
+
+/** An interactive transaction's client. */
+export type Tx = Prisma.TransactionClient;
+/** The client or a transaction: repositories take either, so a service can run them inside its transaction. */
+export type Db = PrismaClient | Tx;
 export { Prisma } from '../generated/prisma/client.ts';
 export { PrismaClient };
 
@@ -83,7 +89,7 @@ export function createDatabase(options: DatabaseOptions): Database {
         await fn();
         const counts: Record<string, number> = {};
         for (const text of recorder) {
-          const schema = /"(identity|organization|entitlement|telemetry)"\./.exec(text)?.[1] ?? 'other';
+          const schema = DATABASE_SCHEMAS.find((name) => text.includes(`"${name}".`)) ?? 'other';
           counts[schema] = (counts[schema] ?? 0) + 1;
         }
         return counts;

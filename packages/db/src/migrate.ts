@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { DATABASE_SCHEMAS } from '@g3d/manifest';
 import pg from 'pg';
 
 export const DEFAULT_MIGRATIONS_DIR = path.resolve(
@@ -13,7 +14,6 @@ export const DEFAULT_MIGRATIONS_DIR = path.resolve(
   '../../../prisma/migrations',
 );
 const PRISMA_ADVISORY_LOCK = 72707369;
-const PLATFORM_SCHEMAS = ['identity', 'organization', 'entitlement', 'telemetry'];
 
 export interface LocalMigration {
   name: string;
@@ -99,7 +99,7 @@ async function applyLocked(client: pg.Client, local: LocalMigration[]): Promise<
   if (!tableRows[0]?.exists) {
     const { rows } = await client.query<{ n: number }>(
       `SELECT count(*)::int AS n FROM information_schema.tables WHERE table_schema = ANY($1)`,
-      [['public', ...PLATFORM_SCHEMAS]],
+      [['public', ...DATABASE_SCHEMAS]],
     );
     if ((rows[0]?.n ?? 0) > 0) {
       throw new MigrationError(

@@ -43,3 +43,31 @@ export function cleanText(raw: string, field: string, max: number, options: { re
   if (options.required && value.length === 0) throw badUserInput(`${field} is required`, field);
   return value;
 }
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** A well-formed UUID (ids from clients are checked before they reach a uuid column). */
+export const isUuid = (value: unknown): value is string => typeof value === 'string' && UUID.test(value);
+
+/** A page size argument: an integer from 1 to `max` (default when absent), else BAD_USER_INPUT naming it. */
+export function pageSize(
+  value: number | null | undefined,
+  options: { max: number; default?: number; field?: string },
+): number {
+  const field = options.field ?? 'first';
+  const n = value ?? options.default ?? options.max;
+  if (!Number.isInteger(n) || n < 1 || n > options.max)
+    throw badUserInput(`${field} must be between 1 and ${options.max}`, field);
+  return n;
+}
+
+/** Upper bound on any secret a client sends back (tokens, codes, passwords): rejects 10 MB bodies early. */
+export const MAX_SECRET_LENGTH = 1024;
+
+/** A secret the client sends back (token, code): bounded and printable, else it cannot be valid. */
+export function cleanSecret(raw: string, field: string, max = MAX_SECRET_LENGTH): string {
+  if (raw.length === 0 || raw.length > max || hasForbiddenCharacters(raw)) {
+    throw badUserInput(`Invalid ${field}`, field);
+  }
+  return raw;
+}

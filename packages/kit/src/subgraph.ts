@@ -1,5 +1,6 @@
-// createSubgraph: one call builds a subgraph service from its SDL, resolvers and shield rules. Every subgraph
-// gets the same door (gateway signature), health endpoints, error masking, logging and shutdown.
+// createSubgraph: one call builds a subgraph service from its modules (SDL, resolvers and shield rules each).
+// Every subgraph gets the same door (gateway signature), typed /internal routes, health endpoints, error
+// masking, logging, replica-safe background jobs, its event consumer and an orderly shutdown.
 import type http from 'node:http';
 
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
@@ -9,7 +10,6 @@ import {
 } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { buildSubgraphSchema } from '@apollo/subgraph';
-import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
 import { expressMiddleware } from '@as-integrations/express5';
 import {
   type Caller,
@@ -22,15 +22,19 @@ import {
 } from '@g3d/auth';
 import { type Database, pingDatabase } from '@g3d/db';
 import { AppError, errorBody, formatError, isExpectedError, originalError } from '@g3d/errors';
+import { EventConsumer, type EventHandler } from '@g3d/events';
+import { findService } from '@g3d/manifest';
 import type { Store } from '@g3d/store';
 import express from 'express';
-import type { DocumentNode, GraphQLResolveInfo, GraphQLSchema } from 'graphql';
+import type { GraphQLResolveInfo, GraphQLSchema } from 'graphql';
 import { applyMiddleware } from 'graphql-middleware';
 import { type IRules, shield } from 'graphql-shield';
 import type { JWTVerifyGetKey } from 'jose';
 
 import { createHttpServer, httpErrorHandler, jsonBody, listen } from './http.ts';
+import { type InternalRoute, serveInternalRoute } from './internal.ts';
 import type { Logger } from './logger.ts';
+import { mergeModules, type SubgraphModule } from './modules.ts';
 import { denied } from './shield.ts';
 
 export interface SubgraphDeps {
@@ -46,6 +50,8 @@ export interface SubgraphDeps {
    */
   trustedServices?: Record<string, JWTVerifyGetKey>;
   nodeEnv: 'development' | 'production' | 'test';
+  /** How often the event consumer looks for new deliveries (default 500 ms). */
+  eventPollIntervalMs?: number;
 }
 
 export interface BaseContext {
@@ -56,36 +62,36 @@ export interface BaseContext {
   logger: Logger;
 }
 
-export type SubgraphContext<TExtra> = BaseContext & TExtra;
-
-export interface SubgraphDefinition<TExtra extends object> {
+/** What a subgraph's schema is made of: its modules (also all composition and the rule-coverage test need). */
+export interface SubgraphSchemaDefinition<TContext extends BaseContext> {
   /** The subgraph's name: also the audience of the gateway tokens it accepts. */
   name: string;
-  typeDefs: DocumentNode;
-  resolvers: GraphQLResolverMap<SubgraphContext<TExtra>>;
-  /** graphql-shield rules; anything without a rule is denied. */
-  permissions: IRules;
-  /** Per-request additions to the context: DataLoaders, services. Built fresh for every request. */
-  createContext: (base: BaseContext) => TExtra;
+  modules: readonly SubgraphModule<TContext>[];
+}
+
+export interface SubgraphDefinition<TContext extends BaseContext> extends SubgraphSchemaDefinition<TContext> {
+  /** The per-request context (services, fresh DataLoaders) from the base context. */
+  createContext: (base: BaseContext) => TContext;
   /** Extra public HTTP routes outside /graphql (e.g. identity's JWKS). */
   routes?: (router: express.Router) => void;
+  /** Service-to-service routes under /internal, each serving a contract of packages/contracts. */
+  internalRoutes?: readonly InternalRoute[];
+  /** Periodic background work, started with the service and stopped with it. */
+  jobs?: readonly BackgroundJob[];
   /**
-   * Service-to-service routes under /internal, behind the same gateway door as /graphql (JSON bodies;
-   * `res.locals` holds caller, requestId and client). E.g. identity's API-key verification for the gateway.
+   * Handlers of the platform events this subgraph consumes (packages/events); they must match the topics its
+   * manifest entry declares in `consumes`.
    */
-  internalRoutes?: (router: express.Router) => void;
-  /**
-   * Root fields (`Query.me`, `Mutation.confirmMfaEnrolment`) a caller whose organization enforces MFA may use
-   * before enrolling; every other root field, `_entities` included, answers MFA_REQUIRED to them.
-   */
-  mfaEnrolmentFields?: readonly string[];
-  /** Periodic background work (e.g. retrying queued mail), started with the service and stopped with it. */
-  jobs?: BackgroundJob[];
+  consumers?: readonly EventHandler[];
 }
 
 export interface BackgroundJob {
   name: string;
   intervalMs: number;
+  /**
+   * One run. Jobs run on every replica: a run must claim the rows it works on (SKIP LOCKED, a lease) so that
+   * two replicas never do the same work twice (e.g. Mailer.retryPending).
+   */
   run: () => Promise<void>;
 }
 
@@ -97,17 +103,37 @@ export interface SubgraphService {
 }
 
 /** The subgraph schema with shield applied, deny by default (also used by the rule-coverage test). */
-export function buildProtectedSchema<TExtra extends object>(definition: SubgraphDefinition<TExtra>): GraphQLSchema {
-  const schema = buildSubgraphSchema({ typeDefs: definition.typeDefs, resolvers: definition.resolvers as never });
+export function buildProtectedSchema<TContext extends BaseContext>(
+  definition: SubgraphSchemaDefinition<TContext>,
+): GraphQLSchema {
+  const merged = mergeModules(definition.name, definition.modules);
+  const schema = buildSubgraphSchema({ typeDefs: merged.typeDefs, resolvers: merged.resolvers as never });
   return applyMiddleware(
     schema,
-    mfaEnrolmentGate(schema, new Set(definition.mfaEnrolmentFields ?? [])),
-    shield(definition.permissions, {
+    mfaEnrolmentGate(schema, new Set(merged.mfaEnrolmentFields)),
+    shield(rulesPresentIn(schema, merged.rules), {
       fallbackRule: denied,
       // Our resolvers throw AppErrors on purpose: let them through instead of turning them into FORBIDDEN.
       allowExternalErrors: true,
     }),
   );
+}
+
+/** The kit's default rules for federation fields (`_entities`) apply only where the schema has them. */
+function rulesPresentIn(schema: GraphQLSchema, rules: IRules): IRules {
+  const query = schema.getQueryType()?.getFields() ?? {};
+  const tree = { ...(rules as Record<string, unknown>) };
+  const queryRules = tree.Query as Record<string, unknown> | undefined;
+  if (queryRules && !query._entities) {
+    const { _entities: _unused, ...rest } = queryRules;
+    tree.Query = rest;
+  }
+  return tree as IRules;
+}
+
+/** The merged rule tree of a subgraph's modules (the rule-coverage test reads it). */
+export function subgraphRules<TContext extends BaseContext>(definition: SubgraphSchemaDefinition<TContext>): IRules {
+  return mergeModules(definition.name, definition.modules).rules;
 }
 
 type Resolve = (parent: unknown, args: unknown, ctx: BaseContext, info: GraphQLResolveInfo) => Promise<unknown>;
@@ -129,14 +155,15 @@ function mfaEnrolmentGate(schema: GraphQLSchema, allowed: ReadonlySet<string>) {
   return Object.fromEntries(roots.map((type) => [type.name, gate]));
 }
 
-export function createSubgraph<TExtra extends object>(
-  definition: SubgraphDefinition<TExtra>,
+export function createSubgraph<TContext extends BaseContext>(
+  definition: SubgraphDefinition<TContext>,
   deps: SubgraphDeps,
 ): SubgraphService {
   const logger = deps.logger.child({ service: definition.name });
   const schema = buildProtectedSchema(definition);
+  const consumer = eventConsumer(definition, deps, logger);
   let server: http.Server | undefined;
-  let apollo: ApolloServer<SubgraphContext<TExtra>> | undefined;
+  let apollo: ApolloServer<TContext> | undefined;
   const timers: NodeJS.Timeout[] = [];
   const running = new Set<Promise<void>>();
 
@@ -147,7 +174,7 @@ export function createSubgraph<TExtra extends object>(
       const app = express();
       app.disable('x-powered-by');
       server = createHttpServer(app);
-      apollo = new ApolloServer<SubgraphContext<TExtra>>({
+      apollo = new ApolloServer<TContext>({
         schema,
         formatError,
         includeStacktraceInErrorResponses: false,
@@ -173,9 +200,9 @@ export function createSubgraph<TExtra extends object>(
       const router = express.Router();
       definition.routes?.(router);
       app.use(router);
-      if (definition.internalRoutes) {
+      if (definition.internalRoutes?.length) {
         const internal = express.Router();
-        definition.internalRoutes(internal);
+        for (const route of definition.internalRoutes) internal.post(route.contract.path, serveInternalRoute(route, logger));
         app.use(
           '/internal',
           internalDoor(definition.name, deps.gatewayKey, deps.trustedServices ?? {}),
@@ -195,8 +222,7 @@ export function createSubgraph<TExtra extends object>(
               requestId: string;
               client: ClientInfo;
             };
-            const base: BaseContext = { requestId, caller, client, logger: logger.child({ requestId }) };
-            return { ...base, ...definition.createContext(base) };
+            return definition.createContext({ requestId, caller, client, logger: logger.child({ requestId }) });
           },
         }),
       );
@@ -219,17 +245,42 @@ export function createSubgraph<TExtra extends object>(
         timer.unref();
         timers.push(timer);
       }
+      consumer?.start();
       logger.info({ url: `${listening.url}/graphql` }, 'subgraph listening');
       return { url: listening.url, port: listening.port };
     },
     async stop() {
       for (const timer of timers.splice(0)) clearInterval(timer);
-      await Promise.allSettled([...running]);
+      await Promise.allSettled([...running, consumer?.stop()]);
       // apollo.stop() runs the drain plugin: stop accepting, let in-flight requests finish, then close.
       await apollo?.stop();
       if (server?.listening) await new Promise((resolve) => server?.close(resolve));
     },
   };
+}
+
+/** The subgraph's event consumer, checked against what its manifest entry declares. */
+function eventConsumer<TContext extends BaseContext>(
+  definition: SubgraphDefinition<TContext>,
+  deps: SubgraphDeps,
+  logger: Logger,
+): EventConsumer | null {
+  const handled = (definition.consumers ?? []).map((h) => h.contract.topic).sort();
+  const declared = [...(findService(definition.name)?.consumes ?? [])].sort();
+  if (handled.join() !== declared.join()) {
+    throw new Error(
+      `${definition.name} handles events [${handled.join(', ')}] but its manifest entry consumes [${declared.join(', ')}]`,
+    );
+  }
+  if (!handled.length) return null;
+  if (!deps.db) throw new Error(`${definition.name} consumes events but has no database`);
+  return new EventConsumer({
+    db: deps.db,
+    consumer: definition.name,
+    handlers: definition.consumers ?? [],
+    logger,
+    ...(deps.eventPollIntervalMs ? { pollIntervalMs: deps.eventPollIntervalMs } : {}),
+  });
 }
 
 /** Refuses every request that does not carry a valid gateway token for this subgraph. */
@@ -245,6 +296,7 @@ function gatewayDoor(audience: string, key: VerifyKey): express.RequestHandler {
         res.locals.caller = caller;
         res.locals.requestId = requestId;
         res.locals.client = client;
+        res.locals.internalCaller = 'gateway';
         next();
       },
       () => {
@@ -255,8 +307,8 @@ function gatewayDoor(audience: string, key: VerifyKey): express.RequestHandler {
 }
 
 /**
- * /internal routes: the gateway (a gateway token) or a trusted service (a service token signed with its own key,
- * `res.locals.service` names it).
+ * /internal routes: the gateway (a gateway token) or a trusted service (a service token signed with its own key);
+ * `res.locals.internalCaller` names the caller for the route's contract check.
  */
 function internalDoor(
   audience: string,
@@ -278,7 +330,7 @@ function internalDoor(
     }
     verifyServiceToken(keys, token, { issuer, audience }).then(
       () => {
-        res.locals.service = issuer;
+        res.locals.internalCaller = issuer;
         res.locals.requestId = req.header('x-request-id')?.slice(0, 128) ?? 'internal';
         next();
       },

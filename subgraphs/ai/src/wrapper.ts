@@ -1,12 +1,11 @@
-// One wrapper subgraph per AI service, built from its registry entry. For now each exposes its service
-// description; the operations mapped to its upstream come with the AI services issue.
-import { hasScope, isPlatformAdmin, isPublic, or } from '@g3d/auth';
-import { createSubgraph, type SubgraphDefinition, type SubgraphDeps } from '@g3d/kit';
+// One wrapper subgraph per AI service, built from its registry entry (packages/manifest). For now each exposes
+// its service description; the operations mapped to its upstream come with the AI services issue.
+import { hasScope, isPlatformAdmin, or } from '@g3d/auth';
+import { type BaseContext, defineModule, type SubgraphSchemaDefinition } from '@g3d/kit';
+import { aiFieldName, type AiServiceFacts, aiServiceName } from '@g3d/manifest';
 import { parse } from 'graphql';
 
-import { type AiServiceEntry, fieldName, subgraphName } from './registry.ts';
-
-export function wrapperSdl(service: AiServiceEntry): string {
+export function wrapperSdl(service: AiServiceFacts): string {
   return `extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@shareable"])
 
 "An AI service fronted by the platform."
@@ -22,39 +21,32 @@ type AiService @shareable {
 }
 
 type Query {
-  "${service.name}: ${service.domain} (requires ${service.scopes.read})."
-  ${fieldName(service.slug)}: AiService!
+  "${service.name}: ${service.domain} (requires ${service.scope}:read)."
+  ${aiFieldName(service.slug)}: AiService!
 }
 `;
 }
 
-export function wrapperDefinition(service: AiServiceEntry): SubgraphDefinition<object> {
-  const canRead = or(hasScope(service.scopes.read), isPlatformAdmin);
-  return {
-    name: subgraphName(service.slug),
+/** The wrapper's one module: the service description, for callers holding its read scope. */
+export function wrapperSchema(service: AiServiceFacts): SubgraphSchemaDefinition<BaseContext> {
+  const canRead = or(hasScope(`${service.scope}:read`), isPlatformAdmin);
+  const description = defineModule<BaseContext>({
+    name: service.slug,
     typeDefs: parse(wrapperSdl(service)),
-    permissions: {
-      Query: { [fieldName(service.slug)]: canRead, _service: isPublic },
-      AiService: canRead,
-      _Service: isPublic,
-    },
-    createContext: () => ({}),
+    rules: { Query: { [aiFieldName(service.slug)]: canRead }, AiService: canRead },
     resolvers: {
       Query: {
-        [fieldName(service.slug)]: () => ({
+        [aiFieldName(service.slug)]: () => ({
           slug: service.slug,
           name: service.name,
           domain: service.domain,
           rateLimitPer15Min: service.rateLimitPer15Min,
-          timeoutMs: service.timeoutMs,
-          readScope: service.scopes.read,
-          writeScope: service.scopes.write,
+          timeoutMs: service.timeoutSeconds * 1000,
+          readScope: `${service.scope}:read`,
+          writeScope: `${service.scope}:write`,
         }),
       },
     },
-  };
-}
-
-export function createAiService(service: AiServiceEntry, deps: SubgraphDeps) {
-  return createSubgraph(wrapperDefinition(service), deps);
+  });
+  return { name: aiServiceName(service.slug), modules: [description] };
 }

@@ -1,58 +1,28 @@
-// The entitlement subgraph: plans (and later per-service access, rate limits, quotas, metering).
-import { isPublic } from '@g3d/auth';
-import type { Database, Plan } from '@g3d/db';
-import {
-  createSubgraph,
-  type DataLoader,
-  loadSdl,
-  oneByKey,
-  type SubgraphDefinition,
-  type SubgraphDeps,
-} from '@g3d/kit';
+// The entitlement subgraph: plans (later per-service access, rate limits, quotas and metering). Wiring only:
+// each module owns its SDL, rules and resolvers.
+import type { Database } from '@g3d/db';
+import { baseModule, createSubgraph, defineService, loadSdl, subgraphDeps } from '@g3d/kit';
 
+import { createEntitlementContext, createEntitlementServices } from './context.ts';
 import { DEFAULT_PLANS } from './modules/plans/catalogue.ts';
 import { PlansRepository } from './modules/plans/plans.repository.ts';
+import { plansModule } from './modules/plans/plans.module.ts';
 
-interface EntitlementContext {
-  plans: DataLoader<string, Plan | null>;
-  repo: PlansRepository;
-}
+const base = baseModule(loadSdl(import.meta.url, './schema.graphql'));
 
-export const entitlementTypeDefs = loadSdl(import.meta.url, './schema.graphql');
+export const entitlementSchema = { name: 'entitlement', modules: [base, plansModule] };
 
-export const entitlementPermissions = {
-  // The catalogue is public: pricing pages read it before sign-up.
-  Query: { plans: isPublic, _service: isPublic, _entities: isPublic },
-  Plan: isPublic,
-  _Service: isPublic,
-};
-
-export function entitlementDefinition(db: Database): SubgraphDefinition<EntitlementContext> {
-  const repo = new PlansRepository(db.prisma);
-  return {
-    name: 'entitlement',
-    typeDefs: entitlementTypeDefs,
-    permissions: entitlementPermissions,
-    createContext: () => ({
-      repo,
-      plans: oneByKey(
-        (ids) => repo.findByIds(ids),
-        (p) => p.id,
-      ),
-    }),
-    resolvers: {
-      Query: { plans: (_p, _a, ctx) => ctx.repo.list() },
-      Plan: {
-        __resolveReference: (ref: { id: string }, ctx: EntitlementContext) => ctx.plans.load(ref.id),
-        storageBytes: (plan: Plan) => (plan.storageBytes === null ? null : plan.storageBytes.toString()),
-      },
-    },
-  };
-}
-
-export function createEntitlementService(deps: SubgraphDeps & { db: Database }) {
-  return createSubgraph(entitlementDefinition(deps.db), deps);
-}
+export const service = defineService({
+  schema: () => entitlementSchema,
+  build(context) {
+    const deps = subgraphDeps(context, { database: true });
+    const services = createEntitlementServices(context.database());
+    return createSubgraph(
+      { ...entitlementSchema, createContext: (request) => createEntitlementContext(request, services) },
+      deps,
+    );
+  },
+});
 
 export async function seedPlans(db: Database): Promise<number> {
   return new PlansRepository(db.prisma).insertMissing(DEFAULT_PLANS);

@@ -1,36 +1,23 @@
-// The telemetry subgraph: service health (and later metrics, alerts, live subscriptions).
-import { hasScope, isPlatformAdmin, isPublic, or } from '@g3d/auth';
-import { createSubgraph, DateTime, loadSdl, type SubgraphDefinition, type SubgraphDeps } from '@g3d/kit';
+// The telemetry subgraph: service health (later metrics, alerts, live subscriptions). Wiring only.
+import { baseModule, createSubgraph, defineService, loadSdl, subgraphDeps } from '@g3d/kit';
 
-import { checkHealth, type HealthTarget } from './modules/health/health.service.ts';
+import type { TelemetryServices } from './context.ts';
+import { healthModule } from './modules/health/health.module.ts';
 
-export type { HealthTarget };
-
-export const telemetryTypeDefs = loadSdl(import.meta.url, './schema.graphql');
-
-const canReadTelemetry = or(hasScope('telemetry:read'), isPlatformAdmin);
-
-export const telemetryPermissions = {
-  Query: { serviceStatuses: canReadTelemetry, _service: isPublic },
-  ServiceStatus: canReadTelemetry,
-  _Service: isPublic,
+export const telemetrySchema = {
+  name: 'telemetry',
+  modules: [baseModule(loadSdl(import.meta.url, './schema.graphql')), healthModule],
 };
 
-export function telemetryDefinition(options: { targets: () => HealthTarget[] }): SubgraphDefinition<object> {
-  return {
-    name: 'telemetry',
-    typeDefs: telemetryTypeDefs,
-    permissions: telemetryPermissions,
-    createContext: () => ({}),
-    resolvers: {
-      DateTime,
-      Query: {
-        serviceStatuses: () => Promise.all(options.targets().map((target) => checkHealth(target))),
-      },
-    },
-  };
-}
-
-export function createTelemetryService(deps: SubgraphDeps, options: { targets: () => HealthTarget[] }) {
-  return createSubgraph(telemetryDefinition(options), deps);
-}
+export const service = defineService({
+  schema: () => telemetrySchema,
+  build(context) {
+    const services: TelemetryServices = {
+      targets: () => context.knownServices().map(({ name, url }) => ({ service: name, url })),
+    };
+    return createSubgraph(
+      { ...telemetrySchema, createContext: (base) => ({ ...base, services }) },
+      subgraphDeps(context, { database: false }),
+    );
+  },
+});

@@ -1,0 +1,13 @@
+// The caller as it crosses a service boundary (gateway tokens, the API-key verification answer).
+import { z } from 'zod';
+
+export const callerSchema = z.object({
+  kind: z.enum(['anonymous', 'user', 'apiKey']),
+  userId: z.string().nullable(),
+  sessionId: z.string().nullable(),
+  organizationId: z.string().nullable(),
+  roles: z.array(z.string()),
+  scopes: z.array(z.string()),
+  email: z.string().nullable(),
+  mfaSetupRequired: z.boolean(),
+});

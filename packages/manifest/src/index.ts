@@ -1,0 +1,3 @@
+export * from './ai-services.ts';
+export * from './events.ts';
+export * from './services.ts';
