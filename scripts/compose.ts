@@ -1,10 +1,12 @@
-// `npm run compose`: composes every subgraph's SDL into schema/supergraph.graphql with @apollo/composition.
-// `--check` fails when the committed supergraph is stale (CI). The URLs are the default local ports; the
-// gateway overrides them at run time (SUBGRAPH_URLS, or the all-in-one process's actual ports).
+// `npm run compose`: writes the generated artefacts of the service manifest — schema/supergraph.graphql (every
+// subgraph's SDL composed with @apollo/composition) and docker-compose.yml. `--check` fails when a committed
+// one is stale (CI). The supergraph's URLs are the default local ports; the gateway overrides them at run time
+// (SUBGRAPH_URLS, or the all-in-one process's actual ports).
 import fs from 'node:fs';
+import path from 'node:path';
 
 import { SUBGRAPHS } from '@g3d/manifest';
-import { composeSupergraph, SUPERGRAPH_FILE } from '@g3d/platform';
+import { composeSupergraph, DOCKER_COMPOSE_FILE, dockerComposeYaml, SUPERGRAPH_FILE } from '@g3d/platform';
 
 const check = process.argv.includes('--check');
 const result = await composeSupergraph();
@@ -13,14 +15,22 @@ if (!result.ok) {
   for (const error of result.errors) process.stderr.write(`  ${error}\n`);
   process.exit(1);
 }
-if (check) {
-  const current = fs.existsSync(SUPERGRAPH_FILE) ? fs.readFileSync(SUPERGRAPH_FILE, 'utf8') : '';
-  if (current !== result.sdl) {
-    process.stderr.write('schema/supergraph.graphql is stale: run `npm run compose` and commit it.\n');
-    process.exit(1);
+const artefacts = [
+  { file: SUPERGRAPH_FILE, content: result.sdl },
+  { file: DOCKER_COMPOSE_FILE, content: dockerComposeYaml() },
+];
+let stale = false;
+for (const { file, content } of artefacts) {
+  const name = path.relative(process.cwd(), file);
+  if (check) {
+    const current = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
+    if (current !== content) {
+      process.stderr.write(`${name} is stale: run \`npm run compose\` and commit it.\n`);
+      stale = true;
+    } else process.stdout.write(`${name} is up to date.\n`);
+  } else {
+    fs.writeFileSync(file, content);
+    process.stdout.write(`Wrote ${name} (${SUBGRAPHS.length} subgraphs)\n`);
   }
-  process.stdout.write('schema/supergraph.graphql is up to date.\n');
-} else {
-  fs.writeFileSync(SUPERGRAPH_FILE, result.sdl);
-  process.stdout.write(`Composed ${SUBGRAPHS.length} subgraphs into schema/supergraph.graphql\n`);
 }
+if (stale) process.exit(1);

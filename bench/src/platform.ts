@@ -47,7 +47,7 @@ export async function startBenchPlatform(options: { logLevel?: string } = {}): P
     fs.rmSync(dataDir, { recursive: true, force: true });
   };
   try {
-    const config = loadPlatformConfig({
+    const config = await loadPlatformConfig({
       NODE_ENV: 'test',
       DATA_DIR: dataDir,
       ...databaseEnv(database),

@@ -6,6 +6,7 @@ import {
   ANONYMOUS,
   authorizationChangedKey,
   type Caller,
+  callerFromAccessClaims,
   revokedApiKeyKey,
   revokedSessionKey,
   verifyAccessToken,
@@ -105,16 +106,7 @@ async function callerFromAccessToken(auth: PlatformAuth, store: Store, token: st
       'AUTHORIZATION_CHANGED',
     );
   }
-  return {
-    kind: 'user',
-    userId: claims.userId,
-    sessionId: claims.sessionId,
-    organizationId: claims.organizationId,
-    roles: claims.roles,
-    scopes: claims.scopes,
-    email: claims.email || null,
-    mfaSetupRequired: claims.mfaSetupRequired,
-  };
+  return callerFromAccessClaims(claims);
 }
 
 async function callerFromApiKey(

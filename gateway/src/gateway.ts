@@ -103,7 +103,7 @@ export function createGateway(options: GatewayOptions): GatewayService {
   const urls = new Map(endpoints.map((e) => [e.name, e.url]));
   const signingKey = options.auth.mode === 'platform' ? options.auth.signingKey : null;
   const identityUrl = urls.get('identity');
-  const apiKeyVerifier = signingKey && identityUrl ? createApiKeyVerifier(identityUrl, signingKey) : null;
+  const apiKeyVerifier = signingKey && identityUrl ? createApiKeyVerifier(identityUrl, signingKey, logger) : null;
   let server: http.Server | undefined;
   let apollo: ApolloServer<GatewayContext> | undefined;
   const fetcher = createHttpFetcher();

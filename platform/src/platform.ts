@@ -9,13 +9,7 @@ import { publicKeyFromJwk } from '@g3d/auth';
 import { StartupError } from '@g3d/config';
 import { applyMigrations, createDatabase, type Database, type EmbeddedPostgres, startEmbeddedPostgres } from '@g3d/db';
 import { createGateway, type GatewayService, subgraphEndpoints } from '@g3d/gateway';
-import {
-  loadGatewayPublicKey,
-  loadSigningKey,
-  type Logger,
-  type ServiceContext,
-  type SubgraphService,
-} from '@g3d/kit';
+import { loadGatewayPublicKey, loadSigningKey, type Logger, type ServiceContext, type SubgraphService } from '@g3d/kit';
 import { findService, JOBS, portSetting, type ServiceDeclaration, SUBGRAPHS } from '@g3d/manifest';
 import { createStore, type Store } from '@g3d/store';
 import { createRemoteJWKSet, type JWTVerifyGetKey } from 'jose';

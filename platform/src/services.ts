@@ -22,7 +22,9 @@ export function serviceDefinition(declaration: ServiceDeclaration): Promise<Serv
 }
 
 /** Every subgraph with its definition, in manifest order. */
-export async function subgraphDefinitions(): Promise<{ declaration: ServiceDeclaration; definition: ServiceDefinition }[]> {
+export async function subgraphDefinitions(): Promise<
+  { declaration: ServiceDeclaration; definition: ServiceDefinition }[]
+> {
   return Promise.all(
     SUBGRAPHS.map(async (declaration) => ({ declaration, definition: await serviceDefinition(declaration) })),
   );

@@ -1,9 +1,11 @@
-// docker-compose.yml runs one container per service of the catalog: none missing, each running the service
-// it is named after, on the port the gateway is told to use.
+// docker-compose.yml is generated from the service manifest; these checks read the file as compose would and
+// hold it to the manifest: one container per service, each running the service it is named after, on the port
+// the gateway is told to use, with the peers, databases and keys its manifest entry declares.
 import fs from 'node:fs';
 import path from 'node:path';
 
-import { KEY_BUNDLES, keyBundleOf, PLATFORM_SUBGRAPHS } from '@g3d/platform';
+import { SUBGRAPHS } from '@g3d/manifest';
+import { dockerComposeYaml, KEY_BUNDLES, keyBundleOf } from '@g3d/platform';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 
@@ -55,7 +57,11 @@ const subgraphUrls = Object.fromEntries(
 );
 
 describe('docker-compose.yml', () => {
-  it.each(PLATFORM_SUBGRAPHS.map((s) => [s.name, s.defaultPort] as const))(
+  it('is what the manifest generates (else run npm run compose)', () => {
+    expect(fs.readFileSync(composePath, 'utf8')).toBe(dockerComposeYaml());
+  });
+
+  it.each(SUBGRAPHS.map((s) => [s.name, s.defaultPort] as const))(
     '%s: has a container running that service, health-checked on port %i',
     (name, port) => {
       const service = services[name];
@@ -72,14 +78,14 @@ describe('docker-compose.yml', () => {
       .filter(([, service]) => service.healthcheck && environment(service).SERVICE)
       .map(([, service]) => selectedService(service))
       .filter((name) => !jobs.has(name));
-    expect(platformServices.sort()).toEqual(PLATFORM_SUBGRAPHS.map((s) => s.name).sort());
+    expect(platformServices.sort()).toEqual(SUBGRAPHS.map((s) => s.name).sort());
   });
 
   it('tells the gateway where every subgraph is: its compose service name and default port', () => {
     expect(gateway).toBeDefined();
     expect(selectedService(gateway!)).toBe('gateway');
-    expect(Object.keys(subgraphUrls).sort()).toEqual(PLATFORM_SUBGRAPHS.map((s) => s.name).sort());
-    for (const subgraph of PLATFORM_SUBGRAPHS) {
+    expect(Object.keys(subgraphUrls).sort()).toEqual(SUBGRAPHS.map((s) => s.name).sort());
+    for (const subgraph of SUBGRAPHS) {
       expect(subgraphUrls[subgraph.name], subgraph.name).toBe(
         `http://${subgraph.name}:${subgraph.defaultPort}/graphql`,
       );
@@ -93,25 +99,27 @@ describe('docker-compose.yml', () => {
 
   it('starts the gateway after every subgraph is healthy', () => {
     const deps = dependencies(gateway!);
-    for (const subgraph of PLATFORM_SUBGRAPHS) expect(deps[subgraph.name], subgraph.name).toBe('service_healthy');
+    for (const subgraph of SUBGRAPHS) expect(deps[subgraph.name], subgraph.name).toBe('service_healthy');
   });
 
   it('runs keygen and migrate once, before the services that need them', () => {
     expect(selectedService(services.keygen!)).toBe('keygen');
     expect(selectedService(services.migrate!)).toBe('migrate');
-    for (const subgraph of PLATFORM_SUBGRAPHS) {
+    for (const subgraph of SUBGRAPHS) {
       const deps = dependencies(services[subgraph.name]!);
       expect(deps.keygen, subgraph.name).toBe('service_completed_successfully');
       expect(deps.migrate, subgraph.name).toBe('service_completed_successfully');
       expect(deps.redis, subgraph.name).toBe('service_healthy');
-      if (subgraph.usesDatabase) expect(deps.postgres, subgraph.name).toBe('service_healthy');
+      if (subgraph.database) expect(deps.postgres, subgraph.name).toBe('service_healthy');
     }
     expect(dependencies(gateway!).keygen).toBe('service_completed_successfully');
   });
 
   it('gives database settings only to the services that use the database', () => {
-    for (const subgraph of PLATFORM_SUBGRAPHS) {
-      expect(Boolean(environment(services[subgraph.name]!).DATABASE_URL), subgraph.name).toBe(subgraph.usesDatabase);
+    for (const subgraph of SUBGRAPHS) {
+      expect(Boolean(environment(services[subgraph.name]!).DATABASE_URL), subgraph.name).toBe(
+        subgraph.database !== null,
+      );
     }
     expect(environment(services.migrate!).DATABASE_URL).toBeTruthy();
     expect(environment(gateway!).DATABASE_URL).toBeUndefined();
@@ -132,7 +140,7 @@ describe('docker-compose.yml', () => {
         readOnly: false,
       })),
     ]);
-    for (const name of ['gateway', ...PLATFORM_SUBGRAPHS.map((s) => s.name)]) {
+    for (const name of ['gateway', ...SUBGRAPHS.map((s) => s.name)]) {
       expect(keyMounts(services[name]!), name).toEqual([
         { source: `keys-${keyBundleOf(name)}`, target: '/data/keys', readOnly: true },
       ]);
@@ -140,7 +148,16 @@ describe('docker-compose.yml', () => {
     expect(keyMounts(services.migrate!)).toEqual([]);
   });
 
-  it('tells identity where organization is, and organization where identity publishes its keys', () => {
+  it('tells each service where the services it calls are, and where the ones it trusts publish their keys', () => {
+    for (const subgraph of SUBGRAPHS) {
+      const env = environment(services[subgraph.name]!);
+      const expected = subgraph.calls.map((peer) => `${peer}=${subgraphUrls[peer]}`).join(',');
+      expect(env.SUBGRAPH_URLS ?? '', subgraph.name).toBe(expected);
+      for (const peer of subgraph.trusts) {
+        const origin = new URL(subgraphUrls[peer] ?? '').origin;
+        expect(env[`${peer.toUpperCase()}_JWKS_URL`], subgraph.name).toBe(`${origin}/.well-known/jwks.json`);
+      }
+    }
     expect(environment(services.identity!).SUBGRAPH_URLS).toBe('organization=http://organization:4002/graphql');
     expect(environment(services.organization!).IDENTITY_JWKS_URL).toBe('http://identity:4001/.well-known/jwks.json');
   });

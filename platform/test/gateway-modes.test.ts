@@ -18,7 +18,7 @@ afterEach(async () => {
 
 async function gateway(env: Record<string, string>): Promise<string> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'g3d-gw-'));
-  const config = loadPlatformConfig({ DATA_DIR: dataDir, GATEWAY_PORT: '0', ...env });
+  const config = await loadPlatformConfig({ DATA_DIR: dataDir, GATEWAY_PORT: '0', ...env });
   const p = await startPlatform(config, {
     logger: createLogger({ level: 'silent' }),
     service: 'gateway',

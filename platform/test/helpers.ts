@@ -14,29 +14,49 @@ export interface TestPlatform extends RunningPlatform {
   gatewayUrl: string;
   dataDir: string;
   database: TestDatabase;
+  storePrefix: string;
   close(): Promise<void>;
 }
 
-export async function startTestPlatform(env: Record<string, string> = {}): Promise<TestPlatform> {
-  const database = await createEmptyDatabase();
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'g3d-platform-'));
-  const config = loadPlatformConfig({
+export interface TestPlatformOptions {
+  /** How often event consumers poll (default 500 ms). */
+  eventPollIntervalMs?: number;
+  /**
+   * Start on a stopped test platform's database, data directory (keys) and store prefix: a restart. Closing the
+   * new one drops them.
+   */
+  reuse?: Pick<TestPlatform, 'database' | 'dataDir' | 'storePrefix'>;
+}
+
+export async function startTestPlatform(
+  env: Record<string, string> = {},
+  options: TestPlatformOptions = {},
+): Promise<TestPlatform> {
+  const database = options.reuse?.database ?? (await createEmptyDatabase());
+  const dataDir = options.reuse?.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'g3d-platform-'));
+  const storePrefix = options.reuse?.storePrefix ?? testStorePrefix();
+  const config = await loadPlatformConfig({
     NODE_ENV: 'test',
     DATA_DIR: dataDir,
     ...databaseEnv(database),
     ...(testConfig.REDIS_URL ? { REDIS_URL: testConfig.REDIS_URL } : {}),
-    STORE_PREFIX: testStorePrefix(),
+    STORE_PREFIX: storePrefix,
     ...RANDOM_PORTS_ENV,
     ADMIN_EMAIL: ADMIN.email,
     ADMIN_PASSWORD: ADMIN.password,
     ...env,
   });
-  const platform = await startPlatform(config, { logger: createLogger({ level: 'silent' }), service: 'all' });
+  const platform = await startPlatform(config, {
+    logger: createLogger({ level: 'silent' }),
+    service: 'all',
+    ...(options.eventPollIntervalMs ? { eventPollIntervalMs: options.eventPollIntervalMs } : {}),
+  });
   return {
     ...platform,
     gatewayUrl: platform.gatewayUrl as string,
     dataDir,
     database,
+    storePrefix,
     async close() {
       await platform.stop();
       await database.drop();

@@ -19,7 +19,7 @@ let running: RunningPlatform | undefined;
 
 async function start(): Promise<RunningPlatform> {
   database ??= await createEmptyDatabase();
-  const config = loadPlatformConfig({
+  const config = await loadPlatformConfig({
     NODE_ENV: 'test',
     DATA_DIR: dataDir,
     ...databaseEnv(database),

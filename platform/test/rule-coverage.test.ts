@@ -1,33 +1,17 @@
-// Deny by default, made explicit: every field of every platform subgraph has a shield rule.
+// Deny by default, made explicit: every field of every subgraph of the manifest has a shield rule.
 import { buildSubgraphSchema } from '@apollo/subgraph';
-import { AI_SERVICES, wrapperDefinition } from '@g3d/ai-services';
-import { entitlementPermissions, entitlementTypeDefs } from '@g3d/entitlement';
-import { identityPermissions, identityTypeDefs } from '@g3d/identity';
-import { fieldsWithoutRule } from '@g3d/kit';
-import { organizationPermissions, organizationTypeDefs } from '@g3d/organization';
-import { PLATFORM_SUBGRAPHS } from '@g3d/platform';
-import { telemetryPermissions, telemetryTypeDefs } from '@g3d/telemetry';
-import type { DocumentNode } from 'graphql';
-import type { IRules } from 'graphql-shield';
+import { fieldsWithoutRule, mergeModules } from '@g3d/kit';
+import { subgraphDefinitions } from '@g3d/platform';
 import { describe, expect, it } from 'vitest';
 
-const cases: [string, DocumentNode, IRules][] = [
-  ['identity', identityTypeDefs, identityPermissions({ devMailbox: false })],
-  ['organization', organizationTypeDefs, organizationPermissions],
-  ['entitlement', entitlementTypeDefs, entitlementPermissions],
-  ['telemetry', telemetryTypeDefs, telemetryPermissions],
-  ...AI_SERVICES.map((s) => {
-    const definition = wrapperDefinition(s);
-    return [definition.name, definition.typeDefs, definition.permissions] as [string, DocumentNode, IRules];
-  }),
-];
+const subgraphs = await subgraphDefinitions();
 
 describe('shield rule coverage', () => {
-  it('covers every subgraph of the platform', () => {
-    expect(cases.map(([name]) => name).sort()).toEqual(PLATFORM_SUBGRAPHS.map((s) => s.name).sort());
-  });
-
-  it.each(cases)('%s: every field has an explicit rule', (_name, typeDefs, permissions) => {
-    expect(fieldsWithoutRule(buildSubgraphSchema({ typeDefs }), permissions)).toEqual([]);
-  });
+  it.each(subgraphs.map(({ declaration, definition }) => [declaration.name, definition.schema(declaration)] as const))(
+    '%s: every field has an explicit rule',
+    (_name, schema) => {
+      const merged = mergeModules(schema.name, schema.modules);
+      expect(fieldsWithoutRule(buildSubgraphSchema({ typeDefs: merged.typeDefs }), merged.rules)).toEqual([]);
+    },
+  );
 });

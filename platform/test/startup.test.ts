@@ -127,7 +127,7 @@ describe('embedded defaults', () => {
       ADMIN_PASSWORD: 'a long enough password',
     };
     const logger = createLogger({ level: 'silent' });
-    const first = await startPlatform(loadPlatformConfig(env), { logger, service: 'all' });
+    const first = await startPlatform(await loadPlatformConfig(env), { logger, service: 'all' });
     let firstId: unknown;
     try {
       expect(first.seededAdmin?.email).toBe('first@a.example');
@@ -138,7 +138,7 @@ describe('embedded defaults', () => {
       await first.stop();
     }
     // A different password in the environment must not reseed or change the existing admin.
-    const second = await startPlatform(loadPlatformConfig({ ...env, ADMIN_PASSWORD: 'another long password' }), {
+    const second = await startPlatform(await loadPlatformConfig({ ...env, ADMIN_PASSWORD: 'another long password' }), {
       logger,
       service: 'all',
     });
@@ -196,7 +196,7 @@ describe('key bundles', () => {
     const lone = tempDir();
     fs.cpSync(path.join(dataDir, 'bundles/subgraph'), path.join(lone, 'keys'), { recursive: true });
     const platform = await startPlatform(
-      loadPlatformConfig({ NODE_ENV: 'test', DATA_DIR: lone, ...RANDOM_PORTS_ENV, TELEMETRY_PORT: '0' }),
+      await loadPlatformConfig({ NODE_ENV: 'test', DATA_DIR: lone, ...RANDOM_PORTS_ENV, TELEMETRY_PORT: '0' }),
       { logger: createLogger({ level: 'silent' }), service: 'telemetry' },
     );
     try {

@@ -5,15 +5,15 @@ import { composeSupergraph, SUPERGRAPH_FILE } from '@g3d/platform';
 import { describe, expect, it } from 'vitest';
 
 describe('supergraph', () => {
-  it('composes without errors, identically twice', () => {
-    const first = composeSupergraph();
-    const second = composeSupergraph();
+  it('composes without errors, identically twice', async () => {
+    const first = await composeSupergraph();
+    const second = await composeSupergraph();
     expect(first.ok ? [] : first.errors).toEqual([]);
     expect(second).toEqual(first);
   });
 
-  it('matches the committed schema/supergraph.graphql (else: npm run compose)', () => {
-    const result = composeSupergraph();
+  it('matches the committed schema/supergraph.graphql (else: npm run compose)', async () => {
+    const result = await composeSupergraph();
     expect(result.ok && result.sdl).toBe(fs.readFileSync(SUPERGRAPH_FILE, 'utf8'));
   });
 });

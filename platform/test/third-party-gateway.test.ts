@@ -55,7 +55,12 @@ beforeAll(async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'g3d-third-party-'));
   const file = path.join(dir, 'supergraph.graphql');
   fs.writeFileSync(file, composed.supergraphSdl);
-  const config = loadPlatformConfig({ NODE_ENV: 'test', DATA_DIR: dir, GATEWAY_PORT: '0', SUPERGRAPH_PATH: file });
+  const config = await loadPlatformConfig({
+    NODE_ENV: 'test',
+    DATA_DIR: dir,
+    GATEWAY_PORT: '0',
+    SUPERGRAPH_PATH: file,
+  });
   gateway = await startPlatform(config, {
     logger: createLogger({ level: 'silent' }),
     service: 'gateway',

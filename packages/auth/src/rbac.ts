@@ -21,7 +21,12 @@ export const SERVICE_SCOPES: readonly string[] = SERVICE_ACCESS.flatMap((s) => [
 export type OrganizationRole = 'owner' | 'admin' | 'member' | (typeof AI_SERVICES)[number]['role'];
 
 /** Roles an organization can grant. */
-export const ORGANIZATION_ROLES: readonly OrganizationRole[] = ['owner', 'admin', 'member', ...AI_SERVICES.map((s) => s.role)];
+export const ORGANIZATION_ROLES: readonly OrganizationRole[] = [
+  'owner',
+  'admin',
+  'member',
+  ...AI_SERVICES.map((s) => s.role),
+];
 
 /** Platform roles, held on the user (identity), never granted by an organization. */
 export const PLATFORM_ROLES = ['user', 'admin', 'super_admin'] as const;

@@ -92,6 +92,20 @@ export async function verifyAccessToken(
   };
 }
 
+/** The caller a verified access token stands for: a signed-in user in their token's organization. */
+export function callerFromAccessClaims(claims: AccessTokenClaims): Caller {
+  return {
+    kind: 'user',
+    userId: claims.userId,
+    sessionId: claims.sessionId,
+    organizationId: claims.organizationId,
+    roles: claims.roles,
+    scopes: claims.scopes,
+    email: claims.email || null,
+    mfaSetupRequired: claims.mfaSetupRequired,
+  };
+}
+
 /** Where the request came from, as seen by the gateway (audit, sessions, per-IP throttling). */
 export interface ClientInfo {
   ip: string;

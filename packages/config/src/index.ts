@@ -75,7 +75,8 @@ export const booleanFlag = (fallback: boolean) => flag().default(fallback);
 /** A flag whose absence means "decide from other settings" (undefined). */
 export const optionalBooleanFlag = () => flag().optional();
 
-const seconds = () => z.coerce.number({ error: 'must be a number of seconds' }).int('must be a whole number of seconds');
+const seconds = () =>
+  z.coerce.number({ error: 'must be a number of seconds' }).int('must be a whole number of seconds');
 
 /**
  * Settings shared by services (each service adds its own slice: `config` of its service definition). Every key is

@@ -119,7 +119,8 @@ export class EventConsumer {
           const handler = this.handlers.get(claimed.topic);
           if (!handler) throw new PoisonEvent(`${consumer} has no handler for ${claimed.topic}`);
           const parsed = handler.contract.payload.safeParse(claimed.payload);
-          if (!parsed.success) throw new PoisonEvent(`payload does not match ${claimed.topic}: ${parsed.error.message}`);
+          if (!parsed.success)
+            throw new PoisonEvent(`payload does not match ${claimed.topic}: ${parsed.error.message}`);
           await handler.handle(parsed.data, {
             tx,
             eventId: claimed.event_id,

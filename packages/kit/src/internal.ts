@@ -3,7 +3,7 @@
 // one shape (a GraphQL-style error body with a registered code and its HTTP status) and is logged once.
 import { SERVICE_TOKEN_HEADER, type SigningKey, signServiceToken } from '@g3d/auth';
 import type { InternalContract } from '@g3d/contracts';
-import { AppError, type ErrorCode, errorBody, HTTP_STATUS, isErrorCode } from '@g3d/errors';
+import { AppError, errorBody, type ErrorCode, HTTP_STATUS, isErrorCode } from '@g3d/errors';
 import type express from 'express';
 import type { z } from 'zod';
 
@@ -53,7 +53,8 @@ export function serveInternalRoute(route: InternalRoute, logger: Logger): expres
     route.handle(parsed.data, { requestId, caller, logger: log }).then(
       (answer) => res.json(answer),
       (error: unknown) => {
-        const code: ErrorCode = error instanceof AppError ? (error.extensions.code as ErrorCode) : 'INTERNAL_SERVER_ERROR';
+        const code: ErrorCode =
+          error instanceof AppError ? (error.extensions.code as ErrorCode) : 'INTERNAL_SERVER_ERROR';
         if (code === 'INTERNAL_SERVER_ERROR') log.error({ err: error }, 'internal route failed');
         else log.warn({ code }, 'internal route refused');
         const message = code === 'INTERNAL_SERVER_ERROR' ? 'Internal server error' : (error as Error).message;
@@ -106,11 +107,14 @@ export function createInternalClient(options: InternalClientOptions): InternalCl
   const resolveOrigin = () =>
     (origin ??= new URL(typeof options.url === 'string' ? options.url : options.url()).origin);
   const fail = (contract: InternalContract, code: ErrorCode, status: number | null, detail: string): never => {
-    options.logger.warn(
-      { target: options.target, route: contract.path, code, status, detail },
-      'internal call failed',
+    options.logger.warn({ target: options.target, route: contract.path, code, status, detail }, 'internal call failed');
+    throw new InternalCallError(
+      options.target,
+      contract.path,
+      code,
+      status,
+      `${options.target} ${contract.path}: ${detail}`,
     );
-    throw new InternalCallError(options.target, contract.path, code, status, `${options.target} ${contract.path}: ${detail}`);
   };
   return {
     async call<C extends InternalContract>(
@@ -143,10 +147,16 @@ export function createInternalClient(options: InternalClientOptions): InternalCl
       }
       if (!response.ok) {
         const code = (json as { errors?: { extensions?: { code?: unknown } }[] }).errors?.[0]?.extensions?.code;
-        return fail(contract, isErrorCode(code) ? code : 'SERVICE_UNAVAILABLE', response.status, `HTTP ${response.status}`);
+        return fail(
+          contract,
+          isErrorCode(code) ? code : 'SERVICE_UNAVAILABLE',
+          response.status,
+          `HTTP ${response.status}`,
+        );
       }
       const parsed = contract.response.safeParse(json);
-      if (!parsed.success) return fail(contract, 'SERVICE_UNAVAILABLE', response.status, 'answered an unexpected shape');
+      if (!parsed.success)
+        return fail(contract, 'SERVICE_UNAVAILABLE', response.status, 'answered an unexpected shape');
       return parsed.data as z.output<C['response']>;
     },
     close: () => fetcher.close(),

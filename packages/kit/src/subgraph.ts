@@ -202,7 +202,8 @@ export function createSubgraph<TContext extends BaseContext>(
       app.use(router);
       if (definition.internalRoutes?.length) {
         const internal = express.Router();
-        for (const route of definition.internalRoutes) internal.post(route.contract.path, serveInternalRoute(route, logger));
+        for (const route of definition.internalRoutes)
+          internal.post(route.contract.path, serveInternalRoute(route, logger));
         app.use(
           '/internal',
           internalDoor(definition.name, deps.gatewayKey, deps.trustedServices ?? {}),

@@ -43,10 +43,14 @@ describe('fieldsWithoutRule', () => {
     const { graphql } = await import('graphql');
     const schema = buildProtectedSchema({
       name: 'fixture',
-      typeDefs: fixture,
-      permissions: { Query: { widget: isPublic }, Widget: { id: isPublic, name: isPublic } },
-      createContext: () => ({}),
-      resolvers: { Query: { widget: () => ({ id: '1', name: 'w', secret: 's' }) } },
+      modules: [
+        {
+          name: 'widgets',
+          typeDefs: fixture,
+          rules: { Query: { widget: isPublic }, Widget: { id: isPublic, name: isPublic } },
+          resolvers: { Query: { widget: () => ({ id: '1', name: 'w', secret: 's' }) } },
+        },
+      ],
     });
     const result = await graphql({ schema, source: '{ widget(id: "1") { id name secret } }', contextValue: {} });
     expect(result.data).toEqual({ widget: null });

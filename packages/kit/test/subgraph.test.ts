@@ -50,25 +50,27 @@ beforeAll(async () => {
   service = createSubgraph(
     {
       name: 'fixture',
-      typeDefs,
-      permissions: {
-        Query: { ok: isPublic, boom: isPublic, invalid: isPublic, slow: isPublic, _service: isPublic },
-        _Service: isPublic,
-      },
-      createContext: () => ({}),
-      resolvers: {
-        Query: {
-          ok: () => 'ok',
-          boom: () => {
-            throw new Error('database password is hunter2');
+      modules: [
+        {
+          name: 'fixture',
+          typeDefs,
+          rules: { Query: { ok: isPublic, boom: isPublic, invalid: isPublic, slow: isPublic } },
+          resolvers: {
+            Query: {
+              ok: () => 'ok',
+              boom: () => {
+                throw new Error('database password is hunter2');
+              },
+              invalid: () => {
+                throw badUserInput('nope', 'x');
+              },
+              slow: (_p: unknown, { ms }: { ms: number }) =>
+                new Promise((resolve) => setTimeout(() => resolve('done'), ms)),
+            },
           },
-          invalid: () => {
-            throw badUserInput('nope', 'x');
-          },
-          slow: (_p: unknown, { ms }: { ms: number }) =>
-            new Promise((resolve) => setTimeout(() => resolve('done'), ms)),
         },
-      },
+      ],
+      createContext: (base) => base,
     },
     {
       logger,
@@ -149,15 +151,20 @@ describe('graceful shutdown', () => {
     const own = createSubgraph(
       {
         name: 'drain',
-        typeDefs,
-        permissions: { Query: isPublic, _Service: isPublic },
-        createContext: () => ({}),
-        resolvers: {
-          Query: {
-            ok: () => 'ok',
-            slow: (_p: unknown, { ms }: { ms: number }) => new Promise((r) => setTimeout(() => r('done'), ms)),
+        modules: [
+          {
+            name: 'drain',
+            typeDefs,
+            rules: { Query: { '*': isPublic } },
+            resolvers: {
+              Query: {
+                ok: () => 'ok',
+                slow: (_p: unknown, { ms }: { ms: number }) => new Promise((r) => setTimeout(() => r('done'), ms)),
+              },
+            },
           },
-        },
+        ],
+        createContext: (base) => base,
       },
       { logger, store: new MemoryStore('drain:'), gatewayKey: await publicKeyFromJwk(key.publicJwk), nodeEnv: 'test' },
     );

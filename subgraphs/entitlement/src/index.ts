@@ -5,8 +5,8 @@ import { baseModule, createSubgraph, defineService, loadSdl, subgraphDeps } from
 
 import { createEntitlementContext, createEntitlementServices } from './context.ts';
 import { DEFAULT_PLANS } from './modules/plans/catalogue.ts';
-import { PlansRepository } from './modules/plans/plans.repository.ts';
 import { plansModule } from './modules/plans/plans.module.ts';
+import { PlansRepository } from './modules/plans/plans.repository.ts';
 
 const base = baseModule(loadSdl(import.meta.url, './schema.graphql'));
 

@@ -1,5 +1,5 @@
 // Identity's settings besides the common ones (README's configuration table documents each).
-import { z } from '@g3d/config';
+import { type CommonConfig, z } from '@g3d/config';
 
 const count = () => z.coerce.number({ error: 'must be a number' }).int('must be a whole number');
 const seconds = () => z.coerce.number({ error: 'must be a number of seconds' }).int('must be a whole number');
@@ -25,5 +25,11 @@ export const identityConfig = z.object({
   /** Failed logins per account before it is locked (15 min, doubling with each lock). */
   LOGIN_MAX_FAILURES: count().min(3, 'must be between 3 and 100').max(100, 'must be between 3 and 100').default(10),
   /** Login attempts per client IP per 15 minutes. */
-  LOGIN_IP_LIMIT: count().min(10, 'must be between 10 and 100000').max(100_000, 'must be between 10 and 100000').default(100),
+  LOGIN_IP_LIMIT: count()
+    .min(10, 'must be between 10 and 100000')
+    .max(100_000, 'must be between 10 and 100000')
+    .default(100),
 });
+
+/** Every setting identity reads: the common ones and its slice. */
+export type IdentityConfig = CommonConfig & z.infer<typeof identityConfig>;

@@ -1,28 +1,26 @@
 // GDPR / CCPA: data export and erasure. Erasure anonymizes the user row instead of deleting it, so the
 // append-only audit log keeps a subject; everything personal is removed or overwritten.
-import type { ClientInfo } from '@g3d/auth';
+import { type ClientInfo, randomSecret } from '@g3d/auth';
+import { userErased } from '@g3d/contracts';
 import type { PrismaClient } from '@g3d/db';
 import { forbidden, unauthenticated } from '@g3d/errors';
-import type { Store } from '@g3d/store';
+import type { EventPublisher } from '@g3d/events';
+import { MAX_SECRET_LENGTH } from '@g3d/kit';
 
 import type { ApiKeysService } from '../api-keys/api-keys.service.ts';
-import type { AuditLog } from '../audit/audit.log.ts';
+import type { AuditLog } from '../audit/audit.service.ts';
 import type { SecondFactor } from '../auth/auth.service.ts';
 import { verifyPassword } from '../auth/passwords.ts';
-import type { SessionService } from '../auth/sessions.service.ts';
-import { MAX_SECRET_LENGTH } from '../shared/input.ts';
-import { randomSecret } from '../shared/secrets.ts';
+import type { SessionService } from '../sessions/sessions.service.ts';
 import { readPreferences } from '../users/preferences.ts';
 import type { CredentialsRepository } from '../users/users.repository.ts';
-
-/** Published on the store when an account is erased, so other subgraphs can drop what they hold. */
-export const USER_ERASED_CHANNEL = 'identity.user-erased';
 
 export class AccountService {
   constructor(
     private readonly deps: {
       prisma: PrismaClient;
-      store: Store;
+      /** Identity's event publisher: `identity.user-erased` tells other subgraphs to drop what they hold. */
+      events: EventPublisher;
       credentials: CredentialsRepository;
       sessions: SessionService;
       audit: AuditLog;
@@ -90,10 +88,11 @@ export class AccountService {
         },
       });
       await this.deps.audit.record({ type: 'account.erased', userId, client }, tx);
+      // In the erasure's transaction: the event exists exactly when the erasure was committed.
+      await this.deps.events.publish(tx, userErased, { userId });
     });
     await this.deps.sessions.revokeAll(userId, 'erasure');
     const keys = await prisma.apiKey.findMany({ where: { userId }, select: { id: true } });
     await this.deps.apiKeys.flagRevoked(keys.map((k) => k.id));
-    await this.deps.store.publish(USER_ERASED_CHANNEL, JSON.stringify({ userId }));
   }
 }

@@ -3,15 +3,24 @@
 // (never its creator's platform roles), and is refused once revoked or expired.
 import { randomBytes } from 'node:crypto';
 
-import { type Caller, type ClientInfo, revokedApiKeyKey, scopesForRoles } from '@g3d/auth';
+import {
+  type Caller,
+  type ClientInfo,
+  equalHashes,
+  randomSecret,
+  revokedApiKeyKey,
+  scopesForRoles,
+  sha256,
+  type VerifiedApiKey,
+} from '@g3d/auth';
 import type { PrismaClient } from '@g3d/db';
 import { badUserInput, forbidden } from '@g3d/errors';
+import { isUuid } from '@g3d/kit';
 import type { Store } from '@g3d/store';
 
-import type { AuditLog } from '../audit/audit.log.ts';
+import type { AuditLog } from '../audit/audit.service.ts';
 import type { OrganizationDirectory } from '../auth/organization-directory.ts';
 import { cleanName } from '../shared/input.ts';
-import { equalHashes, randomSecret, sha256 } from '../shared/secrets.ts';
 
 const KEY_FORMAT = /^g3d_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$/;
 const MAX_KEYS_PER_USER = 50;
@@ -83,7 +92,7 @@ export class ApiKeysService {
   }
 
   async revoke(userId: string, id: string, client: ClientInfo) {
-    const key = await this.prisma.apiKey.findFirst({ where: { id, userId } }).catch(() => null);
+    const key = isUuid(id) ? await this.prisma.apiKey.findFirst({ where: { id, userId } }) : null;
     if (!key) throw badUserInput('No such API key', 'id');
     if (key.revokedAt) return key;
     const revoked = await this.prisma.apiKey.update({ where: { id }, data: { revokedAt: new Date() } });
@@ -93,7 +102,7 @@ export class ApiKeysService {
   }
 
   /** The gateway's question: which caller does this key stand for? Null when invalid, revoked or expired. */
-  async verify(rawKey: string): Promise<{ apiKeyId: string; caller: Caller } | null> {
+  async verify(rawKey: string): Promise<VerifiedApiKey | null> {
     const match = KEY_FORMAT.exec(rawKey);
     if (!match) return null;
     const [, prefix, secret] = match as unknown as [string, string, string];

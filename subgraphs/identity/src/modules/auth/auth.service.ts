@@ -1,16 +1,16 @@
 // Login (password, then the second factor when enabled), password change and logout.
-import type { ClientInfo, SigningKey } from '@g3d/auth';
-import { AppError, badUserInput, forbidden, unauthenticated } from '@g3d/errors';
+import type { Caller, ClientInfo, SigningKey } from '@g3d/auth';
+import { AppError, badUserInput, forbidden, notFound, unauthenticated } from '@g3d/errors';
+import { cleanSecret, isUuid, MAX_SECRET_LENGTH, normalizeEmail } from '@g3d/kit';
 import type { Store } from '@g3d/store';
 import { jwtVerify, SignJWT } from 'jose';
 
-import type { AuditLog } from '../audit/audit.log.ts';
+import type { AuditLog } from '../audit/audit.service.ts';
 import type { PasswordPolicy } from '../passwords/policy.ts';
-import { cleanSecret, MAX_SECRET_LENGTH, normalizeEmail } from '../shared/input.ts';
+import type { IssuedTokens, SessionService } from '../sessions/sessions.service.ts';
 import type { CredentialsRepository, UserRecord, UsersRepository } from '../users/users.repository.ts';
 import type { LoginThrottle } from './login-throttle.ts';
 import { hashPassword, needsRehash, verifyAgainstDummy, verifyPassword } from './passwords.ts';
-import type { IssuedTokens, SessionService } from './sessions.service.ts';
 
 /** The second factor, provided by the MFA module. */
 export interface SecondFactor {
@@ -93,6 +93,21 @@ export class AuthService {
       throw unauthenticated('Invalid or expired MFA token');
     }
     return this.finish(user, client);
+  }
+
+  /** New tokens for a refresh token (which stops working): see SessionService.refresh. */
+  refresh(refreshToken: string, client: ClientInfo): Promise<IssuedTokens> {
+    if (refreshToken.length === 0 || refreshToken.length > 256)
+      throw badUserInput('Invalid refresh token', 'refreshToken');
+    return this.deps.sessions.refresh(refreshToken, client, (id) => this.deps.users.findById(id));
+  }
+
+  /** A new access token of the caller's session acting in another of their organizations. */
+  async switchOrganization(caller: Caller, organizationId: string) {
+    if (!isUuid(organizationId)) throw notFound('No such organization');
+    const user = await this.deps.users.findById(caller.userId as string);
+    if (!user) throw unauthenticated();
+    return this.deps.sessions.switchOrganization(caller.sessionId as string, user, organizationId);
   }
 
   private finish(user: UserRecord, client: ClientInfo): Promise<IssuedTokens> {

@@ -1,9 +1,11 @@
 // What identity needs from organization to issue a token: the user's memberships (organization, roles, MFA
-// policy). Asked over organization's /internal/memberships with a service token signed by identity's key; the
-// access token then carries the current organization and its scopes (RBAC model: @g3d/auth rbac.ts).
-import { PLATFORM_ADMIN_ROLE, PLATFORM_SCOPES, scopesForRoles } from '@g3d/auth';
+// policy). Asked over organization's /internal/memberships (membershipsContract) with a service token signed by
+// identity's key; the access token then carries the current organization and its scopes (RBAC model:
+// @g3d/auth rbac.ts).
+import { PLATFORM_ADMIN_ROLE, PLATFORM_SCOPES, scopesForRoles, type SigningKey } from '@g3d/auth';
+import { membershipsContract } from '@g3d/contracts';
 import { serviceUnavailable } from '@g3d/errors';
-import type { ServiceClient } from '@g3d/kit';
+import { createInternalClient, type InternalClient, type Logger, serviceTokenHeaders } from '@g3d/kit';
 
 export interface OrganizationMembership {
   organizationId: string;
@@ -15,41 +17,42 @@ export interface OrganizationDirectory {
   membershipsOf(userId: string): Promise<OrganizationMembership[]>;
   /** Several users at once (a DataLoader batch): every membership of any of them. */
   membershipsOfUsers(userIds: readonly string[]): Promise<UserMembership[]>;
+  /** Ends the directory's idle connections (at shutdown). */
+  close(): void;
 }
 
 export type UserMembership = OrganizationMembership & { userId: string };
 
-/** Identity running without an organization service (its own tests): tokens carry no organization. */
-export const NO_ORGANIZATIONS: OrganizationDirectory = {
-  membershipsOf: async () => [],
-  membershipsOfUsers: async () => [],
-};
+/**
+ * The client of organization's /internal routes, signing each call with identity's key. `url` is asked at the
+ * first call: in the all-in-one process organization starts after identity.
+ */
+export function organizationClient(options: { url: () => string; signingKey: SigningKey; logger: Logger }) {
+  return createInternalClient({
+    self: 'identity',
+    target: 'organization',
+    url: options.url,
+    headers: serviceTokenHeaders('identity', options.signingKey, 'organization'),
+    logger: options.logger,
+  });
+}
 
-const isMembership = (value: unknown): value is UserMembership => {
-  const m = value as Partial<UserMembership> | null;
-  return (
-    typeof m?.userId === 'string' &&
-    typeof m.organizationId === 'string' &&
-    Array.isArray(m.roles) &&
-    m.roles.every((r) => typeof r === 'string') &&
-    typeof m.enforceMfa === 'boolean'
-  );
-};
-
-/** Fails closed: without the memberships no token is issued (SERVICE_UNAVAILABLE), never one with wrong scopes. */
-export function remoteOrganizationDirectory(call: ServiceClient): OrganizationDirectory {
-  const membershipsOfUsers = async (userIds: readonly string[]) => {
-    const answer = await call<{ memberships?: unknown }>('/memberships', { userIds }).catch(() => {
+/**
+ * Fails closed: without the memberships no token is issued (SERVICE_UNAVAILABLE), never one with wrong scopes.
+ * The contract validates organization's answer.
+ */
+export function remoteOrganizationDirectory(client: InternalClient): OrganizationDirectory {
+  const membershipsOfUsers = async (userIds: readonly string[]): Promise<UserMembership[]> => {
+    const answer = await client.call(membershipsContract, { userIds: [...userIds] }).catch(() => {
       throw serviceUnavailable('Cannot reach the organization service; try again in a moment');
     });
-    if (!Array.isArray(answer.memberships) || !answer.memberships.every(isMembership))
-      throw serviceUnavailable('The organization service answered unexpectedly');
     return answer.memberships;
   };
   return {
     membershipsOfUsers,
     membershipsOf: async (userId) =>
       (await membershipsOfUsers([userId])).map(({ userId: _user, ...membership }) => membership),
+    close: () => client.close(),
   };
 }
 

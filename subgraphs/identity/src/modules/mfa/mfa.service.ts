@@ -3,11 +3,11 @@
 import type { ClientInfo } from '@g3d/auth';
 import type { PrismaClient } from '@g3d/db';
 import { badUserInput, conflict, forbidden, unauthenticated } from '@g3d/errors';
+import { cleanSecret, MAX_SECRET_LENGTH } from '@g3d/kit';
 
-import type { AuditLog } from '../audit/audit.log.ts';
+import type { AuditLog } from '../audit/audit.service.ts';
 import type { SecondFactor } from '../auth/auth.service.ts';
 import { verifyPassword } from '../auth/passwords.ts';
-import { cleanSecret, MAX_SECRET_LENGTH } from '../shared/input.ts';
 import type { CredentialsRepository } from '../users/users.repository.ts';
 import { generateBackupCodes, hashBackupCode, normalizeBackupCode } from './backup-codes.ts';
 import type { SecretBox } from './secret-box.ts';

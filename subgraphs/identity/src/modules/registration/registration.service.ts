@@ -1,14 +1,14 @@
 // Registration with email verification, and password reset. Neither flow reveals whether an address has an
 // account: the answer is the same, and an existing address gets a notice mail instead of a new account.
-import type { ClientInfo } from '@g3d/auth';
-import type { Prisma, PrismaClient } from '@g3d/db';
+import { type ClientInfo, randomSecret, sha256 } from '@g3d/auth';
+import type { Db, PrismaClient, Tx } from '@g3d/db';
 import { AppError, badUserInput } from '@g3d/errors';
+import { cleanSecret, normalizeEmail } from '@g3d/kit';
 import type { Mailer } from '@g3d/mail';
 import type { Store } from '@g3d/store';
 
-import type { AuditLog } from '../audit/audit.log.ts';
+import type { AuditLog } from '../audit/audit.service.ts';
 import { hashPassword } from '../auth/passwords.ts';
-import type { SessionService } from '../auth/sessions.service.ts';
 import {
   emailAlreadyRegisteredMail,
   passwordChangedMail,
@@ -16,8 +16,8 @@ import {
   verifyEmailMail,
 } from '../mail/templates.ts';
 import type { PasswordPolicy } from '../passwords/policy.ts';
-import { cleanName, cleanSecret, normalizeEmail } from '../shared/input.ts';
-import { randomSecret, sha256 } from '../shared/secrets.ts';
+import type { SessionService } from '../sessions/sessions.service.ts';
+import { cleanName } from '../shared/input.ts';
 import type { UsersRepository } from '../users/users.repository.ts';
 
 const VERIFY_TTL_MS = 24 * 60 * 60_000;
@@ -168,12 +168,7 @@ export class RegistrationService {
     if (user) await this.deps.mailer.send(passwordChangedMail({ to: user.email }));
   }
 
-  private async createToken(
-    userId: string,
-    purpose: Purpose,
-    ttlMs: number,
-    db: Prisma.TransactionClient | PrismaClient = this.deps.prisma,
-  ) {
+  private async createToken(userId: string, purpose: Purpose, ttlMs: number, db: Db = this.deps.prisma) {
     const token = randomSecret();
     await db.userToken.create({
       data: { userId, purpose, tokenHash: sha256(token), expiresAt: new Date(Date.now() + ttlMs) },
@@ -188,7 +183,7 @@ export class RegistrationService {
   private async consumeToken(
     token: string,
     purpose: Purpose,
-    effect: (tx: Prisma.TransactionClient, userId: string) => Promise<void>,
+    effect: (tx: Tx, userId: string) => Promise<void>,
   ): Promise<string | null> {
     const tokenHash = sha256(token);
     return this.deps.prisma.$transaction(async (tx) => {

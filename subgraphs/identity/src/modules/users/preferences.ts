@@ -41,7 +41,7 @@ function canonicalTimeZone(zone: string): string | null {
   }
 }
 
-type PreferencesPatch = {
+export type PreferencesPatch = {
   theme?: Preferences['theme'] | null;
   language?: string | null;
   timezone?: string | null;

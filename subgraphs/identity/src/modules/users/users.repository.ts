@@ -1,6 +1,6 @@
 // The only place identity's users table is touched. Credential reads (password hash, MFA secret) are kept
 // apart from ordinary reads so a resolver can never select them by accident.
-import { type Database, Prisma, type PrismaClient } from '@g3d/db';
+import { type Database, type Db, Prisma, type PrismaClient } from '@g3d/db';
 
 export const publicColumns = {
   id: true,
@@ -27,8 +27,6 @@ export type UserRecord = Prisma.UserGetPayload<{ select: typeof publicColumns }>
 
 const credentialColumns = { ...publicColumns, passwordHash: true, mfaSecret: true, mfaLastTimeStep: true } as const;
 export type UserCredentials = Prisma.UserGetPayload<{ select: typeof credentialColumns }>;
-
-type Db = PrismaClient | Prisma.TransactionClient;
 
 export class UsersRepository {
   constructor(private readonly prisma: PrismaClient) {}

@@ -1,6 +1,6 @@
 // The organization audit log: append-only (a trigger refuses UPDATE and DELETE), written in the same
 // transaction as the change it records, readable by the organization's administrators.
-import type { Prisma, PrismaClient } from '@g3d/db';
+import type { Db, OrganizationAuditEvent, Prisma, PrismaClient } from '@g3d/db';
 
 export type OrganizationAuditType =
   | 'organization.created'
@@ -12,6 +12,8 @@ export type OrganizationAuditType =
   | 'member.roles_changed'
   | 'member.removed'
   | 'member.left'
+  /** The member's account was erased (actor: the platform). */
+  | 'member.erased'
   | 'invitation.created'
   | 'invitation.resent'
   | 'invitation.revoked'
@@ -24,8 +26,6 @@ export interface OrganizationAuditRecord {
   subjectId?: string | null;
   metadata?: Prisma.InputJsonObject;
 }
-
-type Db = PrismaClient | Prisma.TransactionClient;
 
 export const MAX_AUDIT_PAGE = 200;
 
@@ -44,7 +44,8 @@ export class OrganizationAuditLog {
     });
   }
 
-  list(organizationId: string, first: number, before: Date | null) {
+  /** Newest first; `first` is checked by the caller (1–MAX_AUDIT_PAGE). */
+  list(organizationId: string, first: number, before: Date | null): Promise<OrganizationAuditEvent[]> {
     return this.prisma.organizationAuditEvent.findMany({
       where: { organizationId, ...(before ? { createdAt: { lt: before } } : {}) },
       orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],

@@ -1,13 +1,16 @@
 // Creating, updating and deleting organizations. Input is validated whole before any write; slug uniqueness is
 // the database's (a concurrent duplicate gets CONFLICT, never a 500). Updates run under the organization lock
-// (memberships.service.ts) so two concurrent settings changes cannot lose each other's fields.
-import type { Organization } from '@g3d/db';
+// (organization-lock.ts) so two concurrent settings changes cannot lose each other's fields.
+import type { Organization, PrismaClient, Tx } from '@g3d/db';
 import { badUserInput, conflict, forbidden } from '@g3d/errors';
 import { normalizeEmail } from '@g3d/kit';
 
 import type { OrganizationAuditLog } from '../audit/organization-audit.ts';
-import { isAdmin, type MembershipsService, OWNER } from './memberships.service.ts';
+import type { InvitationsRepository } from '../invitations/invitations.repository.ts';
+import { publishMembershipChange } from '../memberships/membership-events.ts';
+import { asOwner, isAdmin, isOwner } from '../memberships/roles.ts';
 import * as input from './organization-input.ts';
+import type { OrganizationLock } from './organization-lock.ts';
 import type { OrganizationsRepository } from './organizations.repository.ts';
 
 interface ProfileInput {
@@ -48,12 +51,22 @@ function profile(data: ProfileInput): Record<string, unknown> {
   return patch;
 }
 
+export interface OrganizationsDeps {
+  prisma: PrismaClient;
+  lock: OrganizationLock;
+  organizations: OrganizationsRepository;
+  invitations: InvitationsRepository;
+  audit: OrganizationAuditLog;
+}
+
 export class OrganizationsService {
-  constructor(
-    private readonly repo: OrganizationsRepository,
-    private readonly memberships: MembershipsService,
-    private readonly audit: OrganizationAuditLog,
-  ) {}
+  private readonly repo: OrganizationsRepository;
+  private readonly audit: OrganizationAuditLog;
+
+  constructor(private readonly deps: OrganizationsDeps) {
+    this.repo = deps.organizations;
+    this.audit = deps.audit;
+  }
 
   async create(ownerId: string, data: CreateOrganizationInput): Promise<Organization> {
     const clean = {
@@ -63,7 +76,7 @@ export class OrganizationsService {
       slug: input.slug(data.slug),
       settings: { ...input.DEFAULT_SETTINGS },
     };
-    return this.repo.prisma
+    return this.deps.prisma
       .$transaction(async (tx) => {
         const organization = await this.repo.createWithOwner({ ...clean, ownerId }, tx);
         await this.audit.record(tx, {
@@ -73,6 +86,7 @@ export class OrganizationsService {
           subjectId: ownerId,
           metadata: { slug: organization.slug },
         });
+        await announceOwner(tx, organization.id, ownerId);
         return organization;
       })
       .catch((error: unknown) => {
@@ -89,12 +103,12 @@ export class OrganizationsService {
   ): Promise<Organization> {
     const patch = profile(data);
     if (data.name != null) patch.name = input.text(data.name, 'name', 100, { required: true });
-    return this.memberships.locked(organizationId, async (tx, members, organization, affected) => {
+    return this.deps.lock.run(organizationId, async (tx, members, organization, affected) => {
       if (!actor.isPlatformAdmin && !isAdmin(members.find((m) => m.userId === actor.userId)))
         throw forbidden('Organization administrators only');
       const before = input.readSettings(organization.settings);
       if (data.settings != null) patch.settings = input.settingsPatch(before, data.settings, actor);
-      const updated = await tx.organization.update({ where: { id: organizationId }, data: patch });
+      const updated = await this.repo.update(tx, organizationId, patch);
       const { settings, ...fields } = patch;
       if (Object.keys(fields).length > 0)
         await this.audit.record(tx, {
@@ -124,23 +138,32 @@ export class OrganizationsService {
 
   /** Owners only; `confirmSlug` repeats the slug. Members lose access at once; the slug stays taken. */
   async delete(organizationId: string, actorId: string, confirmSlug: string): Promise<void> {
-    await this.memberships.locked(organizationId, async (tx, members, organization, affected) => {
-      if (!members.find((m) => m.userId === actorId)?.roles.includes(OWNER))
-        throw forbidden('Only owners delete an organization');
+    await this.deps.lock.run(organizationId, async (tx, members, organization, affected) => {
+      if (!isOwner(members.find((m) => m.userId === actorId))) throw forbidden('Only owners delete an organization');
       if (confirmSlug !== organization.slug)
         throw badUserInput('confirmSlug must repeat the organization slug', 'confirmSlug');
-      await tx.organization.update({ where: { id: organizationId }, data: { deletedAt: new Date() } });
-      await tx.invitation.updateMany({
-        where: { organizationId, acceptedAt: null, revokedAt: null },
-        data: { revokedAt: new Date() },
-      });
+      await this.repo.softDelete(tx, organizationId);
+      await this.deps.invitations.revokeOpenOfOrganization(tx, organizationId);
       await this.audit.record(tx, {
         organizationId,
         type: 'organization.deleted',
         actorId,
         metadata: { members: members.length },
       });
-      for (const m of members) affected.add(m.userId);
+      for (const m of members) {
+        await publishMembershipChange(tx, {
+          organizationId,
+          userId: m.userId,
+          change: 'organization-deleted',
+          roles: null,
+        });
+        affected.add(m.userId);
+      }
     });
   }
+}
+
+/** The creator of an organization joined it as its owner (announced in the creating transaction). */
+export async function announceOwner(tx: Tx, organizationId: string, ownerId: string): Promise<void> {
+  await publishMembershipChange(tx, { organizationId, userId: ownerId, change: 'joined', roles: asOwner([]) });
 }

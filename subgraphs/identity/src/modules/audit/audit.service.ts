@@ -2,7 +2,8 @@
 import { randomUUID } from 'node:crypto';
 
 import type { ClientInfo } from '@g3d/auth';
-import { Prisma, type PrismaClient } from '@g3d/db';
+import { type Db, Prisma, type PrismaClient } from '@g3d/db';
+import { isUuid } from '@g3d/kit';
 
 export type AuditEventType =
   | 'user.registered'
@@ -41,8 +42,6 @@ export interface AuditRecord {
   metadata?: Record<string, unknown>;
 }
 
-type Db = PrismaClient | Prisma.TransactionClient;
-
 export class AuditLog {
   constructor(private readonly prisma: PrismaClient) {}
 
@@ -63,8 +62,13 @@ export class AuditLog {
         ${event.client?.ip ?? ''}, ${event.client?.userAgent ?? ''}, ${JSON.stringify(event.metadata ?? {})}::jsonb)`;
   }
 
-  /** Newest first; `before` is the id of the last event of the previous page. */
+  /**
+   * Newest first; `before` is the id of the last event of the previous page. A user id or cursor that is no
+   * UUID names nothing: an empty page (it must not reach a uuid column).
+   */
   async page(filter: { userId?: string; type?: string }, first: number, before?: string) {
+    if ((filter.userId && !isUuid(filter.userId)) || (before && !isUuid(before)))
+      return { events: [], nextCursor: null };
     let cursor: { createdAt: Date; id: string } | null = null;
     if (before) {
       cursor = await this.prisma.auditEvent.findUnique({

@@ -1,20 +1,20 @@
 // Lint rules that keep the architecture honest: no floating promises, sorted imports, process.env only in
-// config modules, and import boundaries (no subgraph imports another subgraph; libraries import no service).
+// config modules, and import boundaries read from the service manifest (no subgraph imports another subgraph
+// or the gateway; libraries import no service; the gateway knows subgraphs only through the supergraph).
 import js from '@eslint/js';
+import type { Linter } from 'eslint';
 import simpleImportSort from 'eslint-plugin-simple-import-sort';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
-const SUBGRAPHS = {
-  identity: '@g3d/identity',
-  organization: '@g3d/organization',
-  entitlement: '@g3d/entitlement',
-  telemetry: '@g3d/telemetry',
-  ai: '@g3d/ai-services',
-};
-const SERVICES = [...Object.values(SUBGRAPHS), '@g3d/gateway', '@g3d/platform'];
+import { SERVICES as MANIFEST } from './packages/manifest/src/index.ts';
 
-const boundary = (files, forbidden, message) => ({
+/** Each service's folder and package, once per package (the 16 AI wrappers share one). */
+const packages = new Map(MANIFEST.map((s) => [s.package, s.folder]));
+const subgraphPackages = [...packages].filter(([name]) => name !== '@g3d/gateway');
+const SERVICES = [...packages.keys(), '@g3d/platform'];
+
+const boundary = (files: string[], forbidden: string[], message: string): Linter.Config => ({
   files,
   rules: {
     'no-restricted-imports': [
@@ -63,14 +63,22 @@ export default tseslint.config(
       ],
     },
   },
-  { files: ['packages/config/src/**', '**/config.ts'], rules: { 'no-restricted-syntax': 'off' } },
-  ...Object.entries(SUBGRAPHS).map(([dir, name]) =>
+  // Config modules read settings; test fixtures run as child processes and take their parameters from env.
+  {
+    files: ['packages/config/src/**', '**/config.ts', '**/test/fixtures/**'],
+    rules: { 'no-restricted-syntax': 'off' },
+  },
+  ...subgraphPackages.map(([name, folder]) =>
     boundary(
-      [`subgraphs/${dir}/**/*.ts`],
+      [`${folder}/**/*.ts`],
       SERVICES.filter((s) => s !== name),
       'A subgraph never imports another subgraph (or the gateway/platform): use federation or events.',
     ),
   ),
   boundary(['packages/**/*.ts'], SERVICES, 'Libraries under packages/ import no service.'),
-  boundary(['gateway/**/*.ts'], Object.values(SUBGRAPHS), 'The gateway knows subgraphs only through the supergraph.'),
+  boundary(
+    ['gateway/**/*.ts'],
+    subgraphPackages.map(([name]) => name),
+    'The gateway knows subgraphs only through the supergraph.',
+  ),
 );

@@ -6,23 +6,25 @@ import { randomUUID } from 'node:crypto';
 import {
   type AccessTokenSettings,
   type ClientInfo,
+  randomSecret,
   revokedSessionKey,
+  sha256,
   signAccessToken,
   type SigningKey,
 } from '@g3d/auth';
-import { type Database, Prisma, type PrismaClient } from '@g3d/db';
-import { notFound, unauthenticated } from '@g3d/errors';
+import { type Database, type Db, Prisma, type PrismaClient } from '@g3d/db';
+import { badUserInput, notFound, unauthenticated } from '@g3d/errors';
+import { isUuid } from '@g3d/kit';
 import type { Store } from '@g3d/store';
 
-import type { AuditLog, AuditRecord } from '../audit/audit.log.ts';
-import { randomSecret, sha256 } from '../shared/secrets.ts';
-import type { UserRecord } from '../users/users.repository.ts';
+import type { AuditLog, AuditRecord } from '../audit/audit.service.ts';
 import {
   lookUpMemberships,
   type OrganizationClaims,
   organizationClaims,
   type OrganizationDirectory,
-} from './organization-directory.ts';
+} from '../auth/organization-directory.ts';
+import type { UserRecord } from '../users/users.repository.ts';
 
 export interface SessionSettings {
   access: AccessTokenSettings;
@@ -46,8 +48,6 @@ export interface IssuedTokens {
 
 export type RevokeReason =
   'logout' | 'user' | 'password_reset' | 'password_change' | 'refresh_reuse' | 'erasure' | 'admin';
-
-type Db = PrismaClient | Prisma.TransactionClient;
 
 export class SessionService {
   constructor(
@@ -207,6 +207,28 @@ export class SessionService {
     });
     await this.markRevoked(ids);
     return ids.length;
+  }
+
+  /** Ends the caller's own session (logout); false when it had already ended. */
+  async logout(sessionId: string, userId: string | null, client: ClientInfo): Promise<boolean> {
+    const ended = await this.revoke(sessionId, 'logout');
+    await this.audit.record({ type: 'session.logout', userId, client });
+    return ended;
+  }
+
+  /** Ends one of the user's sessions; another user's session looks exactly like a missing one. */
+  async revokeOwn(userId: string, sessionId: string, client: ClientInfo): Promise<void> {
+    const session = isUuid(sessionId) ? await this.findActive(sessionId) : null;
+    if (!session || session.userId !== userId) throw badUserInput('No such session', 'id');
+    await this.revoke(sessionId, 'user');
+    await this.audit.record({ type: 'session.revoked', userId, client, metadata: { sessionId } });
+  }
+
+  /** Ends every session of the user but `keep` (the current one); returns how many were ended. */
+  async revokeOthers(userId: string, keep: string | null, client: ClientInfo): Promise<number> {
+    const ended = await this.revokeAll(userId, 'user', keep);
+    await this.audit.record({ type: 'sessions.revoked_others', userId, client, metadata: { ended } });
+    return ended;
   }
 
   private async markRevoked(sessionIds: string[]): Promise<void> {
