@@ -17,11 +17,11 @@ export type CachedApiKey = VerifiedApiKey & { verifiedAt: number };
  * The caller of a key, or null when identity says it is invalid (unknown, revoked, expired). Throws when
  * identity cannot answer (the request is then refused with 503, never let through as anonymous).
  */
-export type ApiKeyVerifier = (
-  key: string,
-  requestId: string,
-  options?: { fresh?: boolean },
-) => Promise<CachedApiKey | null>;
+export interface ApiKeyVerifier {
+  verify(key: string, requestId: string, options?: { fresh?: boolean }): Promise<CachedApiKey | null>;
+  /** Ends the keep-alive connections to identity (gateway stop). */
+  close(): void;
+}
 
 export function createApiKeyVerifier(identityUrl: string, signingKey: SigningKey, logger: Logger): ApiKeyVerifier {
   const identity = createInternalClient({
@@ -34,7 +34,7 @@ export function createApiKeyVerifier(identityUrl: string, signingKey: SigningKey
     logger,
   });
   const cache = new Map<string, { value: CachedApiKey; expiresAt: number }>();
-  return async (key, requestId, options = {}) => {
+  const verify: ApiKeyVerifier['verify'] = async (key, requestId, options = {}) => {
     const id = createHash('sha256').update(key).digest('hex');
     const hit = cache.get(id);
     if (hit && hit.expiresAt > Date.now() && !options.fresh) return hit.value;
@@ -46,4 +46,5 @@ export function createApiKeyVerifier(identityUrl: string, signingKey: SigningKey
     cache.set(id, { value, expiresAt: Date.now() + CACHE_TTL_MS });
     return value;
   };
+  return { verify, close: () => identity.close() };
 }

@@ -110,13 +110,13 @@ async function callerFromAccessToken(auth: PlatformAuth, store: Store, token: st
 }
 
 async function callerFromApiKey(
-  verify: ApiKeyVerifier | null,
+  verifier: ApiKeyVerifier | null,
   store: Store,
   key: string,
   requestId: string,
 ): Promise<Caller> {
-  if (!verify || key.length > 256 || !key.startsWith(API_KEY_PREFIX)) throw new CredentialError('Invalid API key');
-  let verified = await verify(key, requestId);
+  if (!verifier || key.length > 256 || !key.startsWith(API_KEY_PREFIX)) throw new CredentialError('Invalid API key');
+  let verified = await verifier.verify(key, requestId);
   if (!verified) throw new CredentialError('Invalid API key');
   const [revoked, changedAt] = await Promise.all([
     store.get(revokedApiKeyKey(verified.apiKeyId)),
@@ -124,7 +124,7 @@ async function callerFromApiKey(
   ]);
   if (revoked) throw new CredentialError('API key revoked');
   // The owner's roles changed since identity answered (the answer is cached): ask again.
-  if (changedAt >= verified.verifiedAt) verified = await verify(key, requestId, { fresh: true });
+  if (changedAt >= verified.verifiedAt) verified = await verifier.verify(key, requestId, { fresh: true });
   if (!verified) throw new CredentialError('Invalid API key');
   return verified.caller;
 }

@@ -186,6 +186,7 @@ export function createGateway(options: GatewayOptions): GatewayService {
     async stop() {
       await apollo?.stop();
       fetcher.close();
+      apiKeyVerifier?.close();
       if (server?.listening) await new Promise((resolve) => server?.close(resolve));
     },
   };

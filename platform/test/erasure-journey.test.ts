@@ -150,6 +150,25 @@ describe('erasure of a member, delivered by the running platform', () => {
     await platform?.close();
   });
 
+  it('a field a rule hides costs that field, not the response (partial data)', async () => {
+    // carl is a plain member of bteam: he may see who the members are, but only his own email.
+    const result = await gql<{
+      organization: { members: { user: { id: string; displayName: string; email: string | null } | null }[] };
+    }>(url(), 'query($o: ID!) { organization(id: $o) { members { user { id displayName email } } } }', {
+      token: carl,
+      variables: { o: orgs.bteam },
+    });
+    const users = result.data?.organization.members.map((m) => m.user) ?? [];
+    expect(users.map((u) => u?.id).sort()).toEqual([ids.bob, ids.carl, ids.dora].sort());
+    expect(users.every((u) => typeof u?.displayName === 'string')).toBe(true);
+    expect(users.find((u) => u?.id === ids.carl)?.email).toBe('carl.cole@b.example');
+    expect(users.filter((u) => u?.id !== ids.carl).map((u) => u?.email)).toEqual([null, null]);
+    expect(result.errors?.map((e) => [e.extensions?.code, e.path?.at(-1)])).toEqual([
+      ['FORBIDDEN', 'email'],
+      ['FORBIDDEN', 'email'],
+    ]);
+  });
+
   it("co-members' queries answer while the event is on its way; then the member is gone, once", async () => {
     const doraToken = dora.accessToken;
     ok(await gql(url(), ERASE, { token: bob, variables: { p: DEFAULT_PASSWORD } }));

@@ -70,8 +70,6 @@ const flag = () =>
     .enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'must be true or false' })
     .transform((v) => v === 'true' || v === '1' || v === 'yes');
 
-export const booleanFlag = (fallback: boolean) => flag().default(fallback);
-
 /** A flag whose absence means "decide from other settings" (undefined). */
 export const optionalBooleanFlag = () => flag().optional();
 

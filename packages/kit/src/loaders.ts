@@ -13,8 +13,15 @@ export function oneByKey<K, V>(
   });
 }
 
-/** Loads all rows that share a key (e.g. the memberships of each user); missing keys resolve to []. */
-export function manyByKey<K, V>(fetch: (keys: readonly K[]) => Promise<V[]>, keyOf: (row: V) => K): DataLoader<K, V[]> {
+/**
+ * Loads all rows that share a key (e.g. the memberships of each user); missing keys resolve to []. `maxBatch`
+ * splits a large batch into several fetches (a peer's contract may cap how many keys one call takes).
+ */
+export function manyByKey<K, V>(
+  fetch: (keys: readonly K[]) => Promise<V[]>,
+  keyOf: (row: V) => K,
+  options: { maxBatch?: number } = {},
+): DataLoader<K, V[]> {
   return new DataLoader(async (keys) => {
     const groups = new Map<K, V[]>();
     for (const row of await fetch(keys)) {
@@ -24,7 +31,7 @@ export function manyByKey<K, V>(fetch: (keys: readonly K[]) => Promise<V[]>, key
       else groups.set(key, [row]);
     }
     return keys.map((key) => groups.get(key) ?? []);
-  });
+  }, options.maxBatch ? { maxBatchSize: options.maxBatch } : {});
 }
 
 export type { DataLoader };

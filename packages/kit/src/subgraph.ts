@@ -131,11 +131,6 @@ function rulesPresentIn(schema: GraphQLSchema, rules: IRules): IRules {
   return tree as IRules;
 }
 
-/** The merged rule tree of a subgraph's modules (the rule-coverage test reads it). */
-export function subgraphRules<TContext extends BaseContext>(definition: SubgraphSchemaDefinition<TContext>): IRules {
-  return mergeModules(definition.name, definition.modules).rules;
-}
-
 type Resolve = (parent: unknown, args: unknown, ctx: BaseContext, info: GraphQLResolveInfo) => Promise<unknown>;
 
 /**

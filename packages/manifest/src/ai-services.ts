@@ -53,10 +53,6 @@ function ai<const S extends string, const R extends string, const P extends stri
   return { slug, name, domain, role, scope, rateLimitPer15Min, timeoutSeconds, retries, defaultPort };
 }
 
-export function findAiService(slug: string): AiServiceFacts | undefined {
-  return AI_SERVICES.find((s) => s.slug === slug);
-}
-
 /** `vision-pro` → `visionPro`: the service's root field name. */
 export function aiFieldName(slug: string): string {
   return slug.replace(/-([a-z0-9])/g, (_m, c: string) => c.toUpperCase());

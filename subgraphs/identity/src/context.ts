@@ -1,6 +1,7 @@
 // Identity's per-request context: the process-wide services, this request's DataLoaders, and who signed in
 // with this very request.
 import { unauthenticated } from '@g3d/errors';
+import { MAX_MEMBERSHIP_LOOKUP } from '@g3d/contracts';
 import { type BaseContext, type DataLoader, isUuid, manyByKey, oneByKey } from '@g3d/kit';
 
 import type { UserMembership } from './modules/auth/organization-directory.ts';
@@ -29,6 +30,8 @@ export function createIdentityContext(base: BaseContext, services: IdentityServi
     organizationsOfUser: manyByKey(
       (ids) => services.organizations.membershipsOfUsers(ids),
       (m) => m.userId,
+      // One call takes at most this many users (the contract's cap); a 1,000-member page plus others splits.
+      { maxBatch: MAX_MEMBERSHIP_LOOKUP },
     ),
     signedIn: { userId: null },
   };
