@@ -4,21 +4,14 @@
 import { randomUUID } from 'node:crypto';
 import type http from 'node:http';
 
-import { ApolloGateway, type GraphQLDataSourceProcessOptions, RemoteGraphQLDataSource } from '@apollo/gateway';
+import { ApolloGateway } from '@apollo/gateway';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import { expressMiddleware } from '@as-integrations/express5';
-import {
-  ANONYMOUS,
-  type Caller,
-  type ClientInfo,
-  GATEWAY_TOKEN_HEADER,
-  signGatewayToken,
-  type SigningKey,
-} from '@g3d/auth';
-import { formatError } from '@g3d/errors';
+import { ANONYMOUS, type Caller, callerIsPlatformAdmin, type ClientInfo, type SigningKey } from '@g3d/auth';
+import { AppError, formatError } from '@g3d/errors';
 import {
   createHttpFetcher,
   createHttpServer,
@@ -27,14 +20,24 @@ import {
   jsonBody,
   listen,
   type Logger,
-  probeReadiness,
 } from '@g3d/kit';
 import type { Store } from '@g3d/store';
 import express from 'express';
+import type { GraphQLFormattedError } from 'graphql';
 
 import { createApiKeyVerifier } from './api-keys.ts';
 import { authenticate, type PlatformAuth } from './authenticate.ts';
 import { disableApolloGatewayTelemetry } from './config.ts';
+import { SignedDataSource } from './data-source.ts';
+import { corsMiddleware, type CorsSettings, rateLimit, type RateLimitSettings, securityHeaders } from './edge.ts';
+import {
+  createLimitChecker,
+  credentialFieldsOf,
+  DEFAULT_LIMITS,
+  type OperationLimits,
+  operationLimits,
+} from './limits.ts';
+import { createReadinessMonitor } from './readiness.ts';
 import { type SubgraphEndpoint, subgraphEndpoints } from './supergraph.ts';
 
 export interface GatewayContext {
@@ -57,6 +60,33 @@ export interface GatewayOptions {
   introspection: boolean;
   /** How many reverse proxies in front of the gateway may be trusted to set X-Forwarded-For. */
   trustProxyHops?: number;
+  limits?: OperationLimits;
+  cors?: CorsSettings;
+  rateLimit?: RateLimitSettings;
+  /** How often subgraph readiness is probed in the background (default 5 s). */
+  readinessIntervalMs?: number;
+}
+
+/** Extensions an error may carry to the client; anything else (subgraph URLs, bodies, statuses) is dropped. */
+const CLIENT_EXTENSIONS = new Set([
+  'code',
+  'field',
+  'reason',
+  'limit',
+  'retryAfterSeconds',
+  'mfaToken',
+  'requestId',
+  'service',
+  'remaining',
+  'resetSeconds',
+]);
+
+function gatewayFormatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
+  const result = formatError(formatted, error);
+  const extensions = Object.fromEntries(
+    Object.entries(result.extensions ?? {}).filter(([key]) => CLIENT_EXTENSIONS.has(key)),
+  );
+  return { ...result, extensions };
 }
 
 export interface GatewayService {
@@ -67,36 +97,6 @@ export interface GatewayService {
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 
-class SignedDataSource extends RemoteGraphQLDataSource<GatewayContext> {
-  constructor(
-    config: { name: string; url: string; fetcher: RemoteGraphQLDataSource['fetcher'] },
-    private readonly signingKey: SigningKey | null,
-  ) {
-    super({ url: config.url, fetcher: config.fetcher });
-    this.subgraphName = config.name;
-  }
-
-  private readonly subgraphName: string;
-
-  override async willSendRequest({ request, context: ctx }: GraphQLDataSourceProcessOptions<GatewayContext>) {
-    // Health checks and other non-request fetches come with an empty context.
-    const context = ctx as Partial<GatewayContext>;
-    if (!context.requestId) return;
-    request.http?.headers.set('x-request-id', context.requestId);
-    if (!this.signingKey || !context.tokens) return;
-    let token = context.tokens.get(this.subgraphName);
-    if (!token) {
-      token = signGatewayToken(this.signingKey, this.subgraphName, {
-        caller: context.caller ?? ANONYMOUS,
-        requestId: context.requestId,
-        ...(context.client ? { client: context.client } : {}),
-      });
-      context.tokens.set(this.subgraphName, token);
-    }
-    request.http?.headers.set(GATEWAY_TOKEN_HEADER, await token);
-  }
-}
-
 export function createGateway(options: GatewayOptions): GatewayService {
   const logger = options.logger.child({ service: 'gateway' });
   const endpoints = subgraphEndpoints(options.supergraphSdl, options.subgraphUrls ?? {});
@@ -106,6 +106,7 @@ export function createGateway(options: GatewayOptions): GatewayService {
   const apiKeyVerifier = signingKey && identityUrl ? createApiKeyVerifier(identityUrl, signingKey, logger) : null;
   let server: http.Server | undefined;
   let apollo: ApolloServer<GatewayContext> | undefined;
+  let readiness: ReturnType<typeof createReadinessMonitor> | undefined;
   const fetcher = createHttpFetcher();
 
   return {
@@ -115,20 +116,33 @@ export function createGateway(options: GatewayOptions): GatewayService {
       app.disable('x-powered-by');
       server = createHttpServer(app);
       disableApolloGatewayTelemetry();
+      const limits = options.limits ?? DEFAULT_LIMITS;
       const gateway = new ApolloGateway({
         supergraphSdl: options.supergraphSdl,
         buildService: ({ name, url }) =>
-          new SignedDataSource(
-            // The kit's keep-alive fetcher implements the part of fetch RemoteGraphQLDataSource uses.
-            { name, url: urls.get(name) ?? url ?? '', fetcher: fetcher.fetch as RemoteGraphQLDataSource['fetcher'] },
-            signingKey,
-          ),
+          new SignedDataSource({ name, url: urls.get(name) ?? url ?? '', fetch: fetcher.fetch }, signingKey),
         logger,
+        // Never show query plans to clients (internal topology), whatever NODE_ENV says.
+        __exposeQueryPlanExperimental: false,
+        // The last limit, known only once the operation is planned: how many subgraph fetches it takes.
+        experimental_didResolveQueryPlan: ({ queryPlan }) => {
+          const fetches = JSON.stringify(queryPlan.node ?? {}).split('"kind":"Fetch"').length - 1;
+          if (fetches > limits.maxFetches) {
+            throw new AppError(
+              'OPERATION_LIMIT_EXCEEDED',
+              `Subgraph fetches limit of ${limits.maxFetches} exceeded, found ${fetches}`,
+              { limit: 'fetches', http: { status: 400 } },
+            );
+          }
+        },
       });
       apollo = new ApolloServer<GatewayContext>({
         gateway,
-        formatError,
+        formatError: gatewayFormatError,
         includeStacktraceInErrorResponses: false,
+        // No "Did you mean …" suggestions in production: they reveal the schema while introspection is off.
+        hideSchemaDetailsFromClientErrors: options.nodeEnv === 'production',
+        parseOptions: { maxTokens: limits.maxTokens },
         // The process owns SIGTERM/SIGINT and stops every server in order.
         stopOnTerminationSignals: false,
         introspection: options.introspection,
@@ -141,18 +155,35 @@ export function createGateway(options: GatewayOptions): GatewayService {
         ],
       });
       await apollo.start();
+      const checker = createLimitChecker(
+        () => gateway.schema ?? (undefined as never),
+        limits,
+        credentialFieldsOf(options.supergraphSdl),
+      );
+      readiness = createReadinessMonitor({
+        endpoints,
+        required: endpoints.some((e) => e.name === 'identity') && signingKey ? ['identity'] : [],
+        intervalMs: options.readinessIntervalMs ?? 5_000,
+        logger,
+      });
+      await readiness.refresh();
 
+      app.use(securityHeaders(options.nodeEnv === 'production'));
+      if (options.cors) app.use(corsMiddleware(options.cors));
       app.get('/healthz', (_req, res) => {
         res.json({ status: 'ok', service: 'gateway' });
       });
-      app.get('/readyz', async (_req, res) => {
-        const results = await Promise.all(
-          endpoints.map(async (e) => [e.name, (await probeReadiness(e.url, 2_000)).ok ? 'ok' : 'unavailable'] as const),
-        );
-        const subgraphs = Object.fromEntries(results);
-        const ok = results.every(([, status]) => status === 'ok');
-        res.status(ok ? 200 : 503).json({ status: ok ? 'ok' : 'degraded', subgraphs });
-      });
+      // Details (which subgraph is down) only for platform administrators; everyone else gets the verdict.
+      const readyz: express.RequestHandler = (_req, res) => {
+        const view = readiness?.view() ?? { ready: false, subgraphs: {}, checkedAt: null };
+        const caller = res.locals.caller as Caller | undefined;
+        const degraded = Object.values(view.subgraphs).some((s) => s !== 'ok');
+        const status = view.ready ? (degraded ? 'degraded' : 'ok') : 'unavailable';
+        res
+          .status(view.ready ? 200 : 503)
+          .json(caller && callerIsPlatformAdmin(caller) ? { status, ...view } : { status });
+      };
+      const clientIp = (req: express.Request) => clientInfo(req, options.trustProxyHops ?? 0).ip;
 
       const identify: express.RequestHandler = (req, res, next) => {
         const incoming = req.header('x-request-id');
@@ -165,11 +196,21 @@ export function createGateway(options: GatewayOptions): GatewayService {
         res.locals.caller = ANONYMOUS;
         next();
       };
+      const authentication =
+        options.auth.mode === 'platform' ? authenticate(options.auth, options.store, apiKeyVerifier) : anonymous;
+      app.get(
+        '/readyz',
+        identify,
+        (req, res, next) => (req.header('authorization') ? authentication : anonymous)(req, res, next),
+        readyz,
+      );
       app.use(
         '/graphql',
         identify,
-        options.auth.mode === 'platform' ? authenticate(options.auth, options.store, apiKeyVerifier) : anonymous,
         jsonBody(),
+        operationLimits(checker),
+        authentication,
+        ...(options.rateLimit ? [rateLimit(options.store, options.rateLimit, clientIp)] : []),
         expressMiddleware(apollo, {
           context: async ({ req, res }) => {
             const { requestId, caller } = res.locals as { requestId: string; caller: Caller };
@@ -184,6 +225,7 @@ export function createGateway(options: GatewayOptions): GatewayService {
       return { url: listening.url, port: listening.port };
     },
     async stop() {
+      readiness?.stop();
       await apollo?.stop();
       fetcher.close();
       apiKeyVerifier?.close();

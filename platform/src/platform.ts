@@ -8,7 +8,7 @@ import path from 'node:path';
 import { publicKeyFromJwk } from '@g3d/auth';
 import { StartupError } from '@g3d/config';
 import { applyMigrations, createDatabase, type Database, type EmbeddedPostgres, startEmbeddedPostgres } from '@g3d/db';
-import { createGateway, type GatewayService, subgraphEndpoints } from '@g3d/gateway';
+import { createGateway, type GatewayService, limitsFrom, subgraphEndpoints } from '@g3d/gateway';
 import { loadGatewayPublicKey, loadSigningKey, type Logger, type ServiceContext, type SubgraphService } from '@g3d/kit';
 import { findService, JOBS, portSetting, type ServiceDeclaration, SUBGRAPHS } from '@g3d/manifest';
 import { createStore, type Store } from '@g3d/store';
@@ -325,6 +325,17 @@ async function buildGateway(
     nodeEnv: config.NODE_ENV,
     introspection,
     trustProxyHops: config.TRUST_PROXY_HOPS,
+    limits: limitsFrom(config),
+    cors: {
+      origins: config.CORS_ORIGINS ?? [],
+      allowLocalhost: config.NODE_ENV !== 'production',
+      allowApolloStudio: config.CORS_ALLOW_APOLLO_STUDIO ?? false,
+    },
+    rateLimit: {
+      perIp: config.RATE_LIMIT_PER_IP,
+      perPrincipal: config.RATE_LIMIT_PER_PRINCIPAL,
+      windowSeconds: config.RATE_LIMIT_WINDOW_SECONDS,
+    },
   };
   let gateway: GatewayService;
   try {

@@ -47,6 +47,28 @@ describe('gateway modes', () => {
     expect(result.errors?.[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
   });
 
+  it('production: no field suggestions ("Did you mean …") that would reveal the schema', async () => {
+    const typo = '{ plan { id } }';
+    const development = await gql(await gateway({ NODE_ENV: 'development' }), typo);
+    expect(development.errors?.[0]?.message).toMatch(/Did you mean/);
+    const production = await gql(await gateway({ NODE_ENV: 'production' }), typo);
+    expect(production.errors?.[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
+    expect(production.errors?.[0]?.message).not.toMatch(/Did you mean|plans/);
+  });
+
+  it('a subgraph that cannot answer is SERVICE_UNAVAILABLE naming it, with no internal address', async () => {
+    // No subgraph runs behind this gateway: every fetch fails to connect.
+    const url = await gateway({ NODE_ENV: 'production', SUBGRAPH_URLS: 'entitlement=http://127.0.0.1:9/graphql' });
+    const response = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: '{ plans { id } }' }),
+    });
+    const text = await response.text();
+    expect(JSON.parse(text).errors[0].extensions).toEqual({ code: 'SERVICE_UNAVAILABLE', service: 'entitlement' });
+    expect(text).not.toMatch(/127\.0\.0\.1|:9\b|http:|ECONNREFUSED/);
+  });
+
   it('production with GATEWAY_INTROSPECTION=true: introspection allowed', async () => {
     const url = await gateway({ NODE_ENV: 'production', GATEWAY_INTROSPECTION: 'true' });
     expect((await gql(url, INTROSPECTION)).data).toEqual({ __schema: { queryType: { name: 'Query' } } });

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-import { createLogger } from '@g3d/kit';
+import { createLogger, type Logger } from '@g3d/kit';
 import { loadPlatformConfig, RANDOM_PORTS_ENV, type RunningPlatform, startPlatform } from '@g3d/platform';
 import { createEmptyDatabase, databaseEnv, testConfig, type TestDatabase, testStorePrefix } from '@g3d/testkit';
 
@@ -26,6 +26,8 @@ export interface TestPlatformOptions {
    * new one drops them.
    */
   reuse?: Pick<TestPlatform, 'database' | 'dataDir' | 'storePrefix'>;
+  /** Where the platform logs (default: nowhere). */
+  logger?: Logger;
 }
 
 export async function startTestPlatform(
@@ -44,10 +46,13 @@ export async function startTestPlatform(
     ...RANDOM_PORTS_ENV,
     ADMIN_EMAIL: ADMIN.email,
     ADMIN_PASSWORD: ADMIN.password,
+    // Tests send bursts from one address; the rate limit has its own test.
+    RATE_LIMIT_PER_IP: '1000000',
+    RATE_LIMIT_PER_PRINCIPAL: '1000000',
     ...env,
   });
   const platform = await startPlatform(config, {
-    logger: createLogger({ level: 'silent' }),
+    logger: options.logger ?? createLogger({ level: 'silent' }),
     service: 'all',
     ...(options.eventPollIntervalMs ? { eventPollIntervalMs: options.eventPollIntervalMs } : {}),
   });
