@@ -157,14 +157,26 @@ async function main(): Promise<number> {
 
 function printNotes(results: ScenarioResult[], log: (m: string) => void) {
   const get = (name: string) => results.find((r) => r.name === name);
-  const gateway = get('gateway')?.vsRelative;
-  if (gateway) {
+  const bare = get('gateway-bare')?.vsRelative;
+  if (bare) {
     log(
-      `\ngateway overhead: ${gateway.rps.toFixed(2)}x the direct subgraph's req/s ` +
-        `(p50 ${gateway.p50.toFixed(2)}x, p99 ${gateway.p99.toFixed(2)}x, server CPU per request ${gateway.cpuPerOp.toFixed(2)}x)`,
+      `\ngateway overhead: ${bare.rps.toFixed(2)}x the direct subgraph's req/s ` +
+        `(p50 ${bare.p50.toFixed(2)}x, p99 ${bare.p99.toFixed(2)}x, server CPU per request ${bare.cpuPerOp.toFixed(2)}x)`,
     );
   }
-  const federated = get('federated')?.vsRelative;
+  for (const [name, what] of [
+    ['gateway', 'me'],
+    ['federated', 'federated join'],
+  ] as const) {
+    const edge = get(name)?.vsRelative;
+    if (edge) {
+      log(
+        `edge protections (${what}): ${edge.rps.toFixed(2)}x the req/s without them ` +
+          `(server CPU per request ${edge.cpuPerOp.toFixed(2)}x; target ≥ 0.95x)`,
+      );
+    }
+  }
+  const federated = get('federated-bare')?.vsRelative;
   if (federated) {
     log(
       `federated join: ${federated.rps.toFixed(2)}x the single-subgraph query's req/s through the gateway ` +

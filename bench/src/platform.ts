@@ -14,7 +14,15 @@ import {
   type SigningKey,
 } from '@g3d/auth';
 import { createLogger } from '@g3d/kit';
-import { loadPlatformConfig, RANDOM_PORTS_ENV, type RunningPlatform, startPlatform } from '@g3d/platform';
+import { createGateway, type GatewayService } from '@g3d/gateway';
+import {
+  loadPlatformConfig,
+  RANDOM_PORTS_ENV,
+  type RunningPlatform,
+  startPlatform,
+  SUPERGRAPH_FILE,
+} from '@g3d/platform';
+import { createRemoteJWKSet } from 'jose';
 import { createEmptyDatabase, databaseEnv, testConfig, type TestDatabase, testStorePrefix } from '@g3d/testkit';
 
 export const BENCH_ADMIN = { email: 'bench-admin@bench.example', password: 'bench password, loopback only' };
@@ -34,6 +42,11 @@ export interface BenchPlatform {
    * another caller (and the client the gateway would have seen) is given.
    */
   subgraphHeaders(subgraph: string, as?: { caller: Caller; client?: ClientInfo }): Promise<Record<string, string>>;
+  /**
+   * A second gateway on the same subgraphs with the same authentication but without the edge protections
+   * (operation limits, rate limit, CORS): what they cost is the ratio between the two.
+   */
+  bareGatewayUrl(): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -41,7 +54,9 @@ export async function startBenchPlatform(options: { logLevel?: string } = {}): P
   const database = await createEmptyDatabase();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'g3d-bench-'));
   let platform: RunningPlatform | null = null;
+  let bare: Promise<{ gateway: GatewayService; url: string }> | null = null;
   const close = async () => {
+    if (bare) await (await bare).gateway.stop();
     await platform?.stop();
     await database.drop();
     fs.rmSync(dataDir, { recursive: true, force: true });
@@ -70,6 +85,9 @@ export async function startBenchPlatform(options: { logLevel?: string } = {}): P
       // flight at once the account locks. At its maximum (100) it stays above the login scenarios' concurrency
       // (at most 16, see scenarios/login.ts).
       LOGIN_MAX_FAILURES: '100',
+      // The global rate limit runs on every request (it is part of what the gateway costs) but never refuses.
+      RATE_LIMIT_PER_IP: '10000000',
+      RATE_LIMIT_PER_PRINCIPAL: '10000000',
     });
     platform = await startPlatform(config, {
       logger: createLogger({ level: options.logLevel ?? 'silent' }),
@@ -96,6 +114,31 @@ export async function startBenchPlatform(options: { logLevel?: string } = {}): P
           ...(as?.client ? { client: as.client } : {}),
         });
         return { 'content-type': 'application/json', [GATEWAY_TOKEN_HEADER]: token };
+      },
+      bareGatewayUrl() {
+        bare ??= (async () => {
+          const running = platform as RunningPlatform;
+          const identity = new URL(running.subgraphUrls.identity ?? '');
+          const gateway = createGateway({
+            supergraphSdl: fs.readFileSync(SUPERGRAPH_FILE, 'utf8'),
+            subgraphUrls: running.subgraphUrls,
+            store: running.store,
+            logger: createLogger({ level: 'silent' }),
+            nodeEnv: 'test',
+            introspection: false,
+            limits: null,
+            auth: {
+              mode: 'platform',
+              accessKeys: createRemoteJWKSet(new URL('/.well-known/jwks.json', identity)),
+              issuer: config.AUTH_ISSUER,
+              audience: config.AUTH_AUDIENCE,
+              signingKey: gatewayKey,
+            },
+          });
+          const { url } = await gateway.start({ host: '127.0.0.1', port: 0 });
+          return { gateway, url: `${url}/graphql` };
+        })();
+        return bare.then(({ url }) => url);
       },
       close,
     };

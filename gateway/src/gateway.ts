@@ -60,7 +60,8 @@ export interface GatewayOptions {
   introspection: boolean;
   /** How many reverse proxies in front of the gateway may be trusted to set X-Forwarded-For. */
   trustProxyHops?: number;
-  limits?: OperationLimits;
+  /** Operation limits (default DEFAULT_LIMITS); null: none (only for measuring what they cost). */
+  limits?: OperationLimits | null;
   cors?: CorsSettings;
   rateLimit?: RateLimitSettings;
   /** How often subgraph readiness is probed in the background (default 5 s). */
@@ -116,7 +117,7 @@ export function createGateway(options: GatewayOptions): GatewayService {
       app.disable('x-powered-by');
       server = createHttpServer(app);
       disableApolloGatewayTelemetry();
-      const limits = options.limits ?? DEFAULT_LIMITS;
+      const limits = options.limits === null ? null : (options.limits ?? DEFAULT_LIMITS);
       const gateway = new ApolloGateway({
         supergraphSdl: options.supergraphSdl,
         buildService: ({ name, url }) =>
@@ -127,7 +128,7 @@ export function createGateway(options: GatewayOptions): GatewayService {
         // The last limit, known only once the operation is planned: how many subgraph fetches it takes.
         experimental_didResolveQueryPlan: ({ queryPlan }) => {
           const fetches = JSON.stringify(queryPlan.node ?? {}).split('"kind":"Fetch"').length - 1;
-          if (fetches > limits.maxFetches) {
+          if (limits && fetches > limits.maxFetches) {
             throw new AppError(
               'OPERATION_LIMIT_EXCEEDED',
               `Subgraph fetches limit of ${limits.maxFetches} exceeded, found ${fetches}`,
@@ -142,7 +143,7 @@ export function createGateway(options: GatewayOptions): GatewayService {
         includeStacktraceInErrorResponses: false,
         // No "Did you mean …" suggestions in production: they reveal the schema while introspection is off.
         hideSchemaDetailsFromClientErrors: options.nodeEnv === 'production',
-        parseOptions: { maxTokens: limits.maxTokens },
+        ...(limits ? { parseOptions: { maxTokens: limits.maxTokens } } : {}),
         // The process owns SIGTERM/SIGINT and stops every server in order.
         stopOnTerminationSignals: false,
         introspection: options.introspection,
@@ -155,11 +156,13 @@ export function createGateway(options: GatewayOptions): GatewayService {
         ],
       });
       await apollo.start();
-      const checker = createLimitChecker(
-        () => gateway.schema ?? (undefined as never),
-        limits,
-        credentialFieldsOf(options.supergraphSdl),
-      );
+      const checker = limits
+        ? createLimitChecker(
+            () => gateway.schema ?? (undefined as never),
+            limits,
+            credentialFieldsOf(options.supergraphSdl),
+          )
+        : null;
       readiness = createReadinessMonitor({
         endpoints,
         required: endpoints.some((e) => e.name === 'identity') && signingKey ? ['identity'] : [],
@@ -208,7 +211,7 @@ export function createGateway(options: GatewayOptions): GatewayService {
         '/graphql',
         identify,
         jsonBody(),
-        operationLimits(checker),
+        ...(checker ? [operationLimits(checker)] : []),
         authentication,
         ...(options.rateLimit ? [rateLimit(options.store, options.rateLimit, clientIp)] : []),
         expressMiddleware(apollo, {

@@ -3,13 +3,15 @@
 // it here. `relativeTo` names the scenario it is compared with.
 import type { Scenario } from '../scenario.ts';
 import { baseline, baselineAgain } from './baseline.ts';
-import { directSubgraph, gatewayFederated, gatewayMe } from './graphql.ts';
+import { directSubgraph, gatewayFederated, gatewayFederatedBare, gatewayMe, gatewayMeBare } from './graphql.ts';
 import { argon2Raw, loginDirect, loginGateway } from './login.ts';
 
 export const SCENARIOS: Scenario[] = [
   baseline,
   directSubgraph,
+  gatewayMeBare,
   gatewayMe,
+  gatewayFederatedBare,
   gatewayFederated,
   argon2Raw,
   loginDirect,
