@@ -10,21 +10,59 @@ import { rotateSigningKey } from '@g3d/auth';
 import { runMain, StartupError } from '@g3d/config';
 import { loadIdentityKeys } from '@g3d/identity';
 import { createLogger } from '@g3d/kit';
+import { portSetting, SERVICES } from '@g3d/manifest';
 
 import { loadPlatformConfig } from './config.ts';
 import { writeKeyBundles } from './key-bundles.ts';
 import { gatewaySigningKey, startPlatform } from './platform.ts';
 
+const HELP = `G3D AI Services Platform
+
+usage: npm start [-- options]
+
+  (no options)               the whole platform in one process: gateway + every subgraph, embedded PostgreSQL
+                             (PGlite in DATA_DIR) and the in-process store unless DATABASE_URL / REDIS_URL are set
+  --service <name>           one service alone (a container): ${SERVICES.map((s) => s.name)
+    .filter((n) => !n.startsWith('ai-'))
+    .join(', ')}, ai-<slug>
+                             (${SERVICES.filter((s) => s.kind === 'ai').length} AI wrappers), or a job: migrate (migrations + first-run seed), keygen (keys into DATA_DIR/keys)
+  --service keygen --rotate identity
+                             retire identity's signing key and create a new one
+  --service gateway --supergraph <file> --auth off
+                             a plain gateway for any supergraph (no platform authentication)
+  --help                     this text
+
+services and default ports (each overridden by its setting):
+${SERVICES.map((s) => `  ${s.name.padEnd(20)} ${String(s.defaultPort).padEnd(6)} ${portSetting(s.name)}`).join('\n')}
+
+Every setting is an environment variable, read once at start and validated (all problems listed, then exit 1).
+They are documented in README.md, section Configuration; the services in README.md, section Services.
+`;
+
+/** parseArgs, with a mistake answered in one line that points at --help (not a stack trace). */
+function parseArguments<const T extends NonNullable<Parameters<typeof parseArgs>[0]>>(config: T) {
+  try {
+    return parseArgs<T>(config);
+  } catch (error) {
+    throw new StartupError('arguments', `${(error as Error).message} (see npm start -- --help)`);
+  }
+}
+
 await runMain(async () => {
-  const { values } = parseArgs({
+  const { values } = parseArguments({
     options: {
       service: { type: 'string', default: 'all' },
       supergraph: { type: 'string' },
       auth: { type: 'string', default: 'on' },
       rotate: { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
   });
+  if (values.help) {
+    process.stdout.write(HELP);
+    return;
+  }
   if (values.auth !== 'on' && values.auth !== 'off') throw new StartupError('--auth', 'must be on or off');
   const config = await loadPlatformConfig();
   if (values.supergraph) config.SUPERGRAPH_PATH = values.supergraph;

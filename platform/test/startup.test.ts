@@ -39,10 +39,32 @@ function runMain(
 
 const hasStack = (text: string) => /^\s+at .+:\d+:\d+\)?$/m.test(text);
 
-describe('bad configuration', () => {
-  it('lists every invalid setting by name and exits 1', async () => {
-    const result = await runMain({ GATEWAY_PORT: 'abc', DB_POOL_MAX: '0', DATABASE_URL: 'mysql://x' });
+describe('the command line', () => {
+  it('--help prints the services, their ports and where the settings are documented', async () => {
+    const result = await runMain({}, ['--help']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/--service <name>/);
+    expect(result.stdout).toMatch(/^ {2}ai-vision-pro +4101 +AI_VISION_PRO_PORT$/m);
+    expect(result.stdout).toContain('README.md, section Configuration');
+  });
+
+  it('an unknown option is one line pointing at --help, not a stack trace', async () => {
+    const result = await runMain({}, ['--nope']);
     expect(result.code).toBe(1);
+    expect(result.stderr.trim()).toBe("Startup failed: arguments: Unknown option '--nope' (see npm start -- --help)");
+  });
+});
+
+describe('bad configuration', () => {
+  it('lists every invalid setting by name, with the rule it breaks, and exits 1', async () => {
+    const result = await runMain({
+      GATEWAY_PORT: 'abc',
+      DB_POOL_MAX: '0',
+      DATABASE_URL: 'mysql://x',
+      ACCESS_TOKEN_TTL_SECONDS: '5',
+    });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('ACCESS_TOKEN_TTL_SECONDS: must be between 60 and 3600 seconds');
     expect(result.stderr).toContain('GATEWAY_PORT: must be a port number');
     expect(result.stderr).toContain('DB_POOL_MAX');
     expect(result.stderr).toContain('DATABASE_URL: must be a URL starting with postgres:// or postgresql://');

@@ -88,9 +88,14 @@ export const commonConfigSchema = z.object({
   REDIS_URL: url(['redis:', 'rediss:']).optional(),
   HOST: z.string().default('127.0.0.1'),
   /** Prefix of every key and channel in the store (several environments can share one Redis). */
-  STORE_PREFIX: z.string().max(64).default('g3d:'),
+  STORE_PREFIX: z.string().max(64, 'must be at most 64 characters').default('g3d:'),
   /** Connections of the process's pool (one pool per process, shared by its subgraphs). Use 1 for PGlite. */
-  DB_POOL_MAX: z.coerce.number({ error: 'must be a number' }).int().min(1).max(100).default(5),
+  DB_POOL_MAX: z.coerce
+    .number({ error: 'must be a number of connections from 1 to 100' })
+    .int('must be a whole number of connections from 1 to 100')
+    .min(1, 'must be a number of connections from 1 to 100')
+    .max(100, 'must be a number of connections from 1 to 100')
+    .default(5),
   /** name=url pairs, comma separated: where services are when not at their default local URLs. */
   SUBGRAPH_URLS: z
     .string()
