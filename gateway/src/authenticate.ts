@@ -12,7 +12,8 @@ import {
   verifyAccessToken,
 } from '@g3d/auth';
 import { errorBody } from '@g3d/errors';
-import type { Store } from '@g3d/store';
+import type { Logger } from '@g3d/kit';
+import { type Store, StoreUnavailableError } from '@g3d/store';
 import type express from 'express';
 import type { JWTVerifyGetKey } from 'jose';
 
@@ -28,6 +29,16 @@ export interface PlatformAuth {
 // The scheme is case-insensitive (RFC 9110); the credential is a JWT or an API key.
 const BEARER = /^Bearer ([A-Za-z0-9._~+/=-]{1,8192})$/i;
 const API_KEY_PREFIX = 'g3d_';
+
+/** A dependency needed to decide failed: the request is answered 503 and logged, never 401. */
+class DependencyError extends Error {
+  constructor(
+    readonly dependency: string,
+    cause: unknown,
+  ) {
+    super(`${dependency} is unavailable`, { cause });
+  }
+}
 
 class CredentialError extends Error {
   constructor(
@@ -48,6 +59,7 @@ export function authenticate(
   auth: PlatformAuth,
   store: Store,
   verifyApiKey: ApiKeyVerifier | null,
+  logger: Logger,
 ): express.RequestHandler {
   return (req, res, next) => {
     const header = req.header('authorization');
@@ -83,16 +95,42 @@ export function authenticate(
             .status(401)
             .json(errorBody('UNAUTHENTICATED', error.message, error.reason ? { reason: error.reason } : {}));
         } else {
-          res.status(503).json(errorBody('SERVICE_UNAVAILABLE', 'Cannot verify credentials right now'));
+          const dependency = error instanceof DependencyError ? error.dependency : dependencyOf(error);
+          logger.error({ err: error, dependency, requestId: res.locals.requestId }, 'cannot verify credentials');
+          res.status(503).json(
+            errorBody('SERVICE_UNAVAILABLE', 'Cannot verify credentials right now; retry in a moment', {
+              dependency,
+            }),
+          );
         }
       },
     );
   };
 }
 
+/**
+ * jose's codes for a token that is wrong (401). Anything else — identity's keys could not be fetched (down,
+ * timeout, a malformed answer) — is the platform's failure (503): a valid token must never read as invalid, or
+ * clients would sign their users out.
+ */
+const TOKEN_ERRORS = new Set([
+  'ERR_JWT_EXPIRED',
+  'ERR_JWT_CLAIM_VALIDATION_FAILED',
+  'ERR_JWT_INVALID',
+  'ERR_JWS_INVALID',
+  'ERR_JWS_SIGNATURE_VERIFICATION_FAILED',
+  'ERR_JWKS_NO_MATCHING_KEY',
+  'ERR_JWKS_MULTIPLE_MATCHING_KEYS',
+  'ERR_JOSE_ALG_NOT_ALLOWED',
+  'ERR_JOSE_NOT_SUPPORTED',
+]);
+
 async function callerFromAccessToken(auth: PlatformAuth, store: Store, token: string): Promise<Caller> {
-  const claims = await verifyAccessToken(auth.accessKeys, token, auth).catch(() => {
-    throw new CredentialError('Invalid or expired access token');
+  const claims = await verifyAccessToken(auth.accessKeys, token, auth).catch((error: unknown) => {
+    const code = (error as { code?: unknown }).code;
+    if ((typeof code === 'string' && TOKEN_ERRORS.has(code)) || (error as Error).message === 'malformed claims')
+      throw new CredentialError('Invalid or expired access token');
+    throw new DependencyError('identity', error);
   });
   // Both lookups in one round trip (the store pipelines them).
   const [revoked, changedAt] = await Promise.all([
@@ -127,4 +165,9 @@ async function callerFromApiKey(
   if (changedAt >= verified.verifiedAt) verified = await verifier.verify(key, requestId, { fresh: true });
   if (!verified) throw new CredentialError('Invalid API key');
   return verified.caller;
+}
+
+/** Which dependency failed: the store, or identity (its keys, its API-key verification). */
+function dependencyOf(error: unknown): string {
+  return error instanceof StoreUnavailableError ? 'store' : 'identity';
 }

@@ -55,6 +55,10 @@ export const gatewayConfig = z.object({
   /** Requests per signed-in user or API key owner per window. */
   RATE_LIMIT_PER_PRINCIPAL: between(1, 10_000_000, 600),
   RATE_LIMIT_WINDOW_SECONDS: between(1, 3600, 60),
+  /** Longest one subgraph fetch may take before the field is answered SERVICE_UNAVAILABLE. */
+  SUBGRAPH_TIMEOUT_SECONDS: between(1, 600, 10),
+  /** Longest a whole request may take; its subgraph fetches share what remains (and are told the deadline). */
+  REQUEST_TIMEOUT_SECONDS: between(1, 600, 15),
 });
 
 export type GatewayConfig = z.infer<typeof gatewayConfig>;

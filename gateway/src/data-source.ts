@@ -13,12 +13,15 @@ import type { GatewayContext } from './gateway.ts';
 /** Codes a subgraph answers for the client's own mistakes: relayed as they are. */
 const CLIENT_CODES = new Set(['BAD_USER_INPUT', 'GRAPHQL_VALIDATION_FAILED', 'BAD_REQUEST', 'GRAPHQL_PARSE_FAILED']);
 
+/** Header carrying the request's deadline (epoch ms) to subgraphs, so they stop working for a gone client. */
+export const DEADLINE_HEADER = 'x-g3d-deadline';
+
 export class SignedDataSource extends RemoteGraphQLDataSource<GatewayContext> {
   constructor(
-    config: { name: string; url: string; fetch: HttpFetch },
+    config: { name: string; url: string; fetch: HttpFetch; timeoutMs: number },
     private readonly signingKey: SigningKey | null,
   ) {
-    super({ url: config.url, fetcher: unreachableAsUnavailable(config.name, config.fetch) });
+    super({ url: config.url, fetcher: withTimeout(config.name, config.fetch, config.timeoutMs) });
     this.subgraphName = config.name;
   }
 
@@ -29,6 +32,7 @@ export class SignedDataSource extends RemoteGraphQLDataSource<GatewayContext> {
     const context = ctx as Partial<GatewayContext>;
     if (!context.requestId) return;
     request.http?.headers.set('x-request-id', context.requestId);
+    if (context.deadline) request.http?.headers.set(DEADLINE_HEADER, String(context.deadline));
     if (!this.signingKey || !context.tokens) return;
     let token = context.tokens.get(this.subgraphName);
     if (!token) {
@@ -71,13 +75,22 @@ export class SignedDataSource extends RemoteGraphQLDataSource<GatewayContext> {
   }
 }
 
-/** A fetch that turns a connection failure or timeout into SERVICE_UNAVAILABLE naming the service. */
-function unreachableAsUnavailable(name: string, fetch: HttpFetch): RemoteGraphQLDataSource['fetcher'] {
-  return (async (url: string, init: Parameters<HttpFetch>[1]) => {
+/**
+ * A fetch bounded by the subgraph timeout and the request's deadline, whichever comes first; a connection
+ * failure or a timeout is SERVICE_UNAVAILABLE naming the service (a frozen subgraph costs its timeout, no more).
+ */
+function withTimeout(name: string, fetch: HttpFetch, timeoutMs: number): RemoteGraphQLDataSource['fetcher'] {
+  return (async (url: string, init: NonNullable<Parameters<HttpFetch>[1]> = {}) => {
+    const headers = init.headers instanceof Headers ? init.headers : new Headers(init.headers ?? {});
+    const deadline = Number(headers.get(DEADLINE_HEADER)) || Infinity;
+    const budget = Math.max(1, Math.min(timeoutMs, deadline - Date.now()));
+    const timeout = AbortSignal.timeout(budget);
+    const signal = init.signal ? AbortSignal.any([init.signal, timeout]) : timeout;
     try {
-      return await fetch(url, init);
+      return await fetch(url, { ...init, signal });
     } catch {
-      throw new AppError('SERVICE_UNAVAILABLE', `The ${name} service is unreachable; retry later`, { service: name });
+      const what = timeout.aborted ? `did not answer within ${Math.round(budget)} ms` : 'is unreachable';
+      throw new AppError('SERVICE_UNAVAILABLE', `The ${name} service ${what}; retry later`, { service: name });
     }
   }) as unknown as RemoteGraphQLDataSource['fetcher'];
 }

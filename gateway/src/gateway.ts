@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import type http from 'node:http';
 
 import { ApolloGateway } from '@apollo/gateway';
-import { ApolloServer } from '@apollo/server';
+import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
@@ -15,6 +15,7 @@ import { AppError, formatError } from '@g3d/errors';
 import {
   createHttpFetcher,
   createHttpServer,
+  Draining,
   errorLoggingPlugin,
   httpErrorHandler,
   jsonBody,
@@ -47,6 +48,8 @@ export interface GatewayContext {
   logger: Logger;
   /** Gateway tokens minted for this request, one per subgraph. */
   tokens: Map<string, Promise<string>>;
+  /** When the request must be answered (epoch ms): subgraph fetches get what remains, and are told. */
+  deadline: number;
 }
 
 export interface GatewayOptions {
@@ -66,6 +69,12 @@ export interface GatewayOptions {
   rateLimit?: RateLimitSettings;
   /** How often subgraph readiness is probed in the background (default 5 s). */
   readinessIntervalMs?: number;
+  /** Longest one subgraph fetch may take (default 10 s). */
+  subgraphTimeoutMs?: number;
+  /** Longest a whole request may take (default 15 s); fetches share what remains of it. */
+  requestTimeoutMs?: number;
+  /** How long in-flight requests may take to finish once the gateway stops (default 10 s). */
+  shutdownGraceMs?: number;
 }
 
 /** Extensions an error may carry to the client; anything else (subgraph URLs, bodies, statuses) is dropped. */
@@ -80,6 +89,7 @@ const CLIENT_EXTENSIONS = new Set([
   'service',
   'remaining',
   'resetSeconds',
+  'dependency',
 ]);
 
 function gatewayFormatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
@@ -92,6 +102,8 @@ function gatewayFormatError(formatted: GraphQLFormattedError, error: unknown): G
 
 export interface GatewayService {
   start(options: { host: string; port: number }): Promise<{ url: string; port: number }>;
+  /** Shutdown, first step: readiness fails and connections close after their response; still serving. */
+  drain(): void;
   stop(): Promise<void>;
   endpoints: SubgraphEndpoint[];
 }
@@ -108,6 +120,7 @@ export function createGateway(options: GatewayOptions): GatewayService {
   let server: http.Server | undefined;
   let apollo: ApolloServer<GatewayContext> | undefined;
   let readiness: ReturnType<typeof createReadinessMonitor> | undefined;
+  const draining = new Draining();
   const fetcher = createHttpFetcher();
 
   return {
@@ -115,13 +128,22 @@ export function createGateway(options: GatewayOptions): GatewayService {
     async start({ host, port }) {
       const app = express();
       app.disable('x-powered-by');
+      app.use(draining.middleware);
       server = createHttpServer(app);
       disableApolloGatewayTelemetry();
       const limits = options.limits === null ? null : (options.limits ?? DEFAULT_LIMITS);
       const gateway = new ApolloGateway({
         supergraphSdl: options.supergraphSdl,
         buildService: ({ name, url }) =>
-          new SignedDataSource({ name, url: urls.get(name) ?? url ?? '', fetch: fetcher.fetch }, signingKey),
+          new SignedDataSource(
+            {
+              name,
+              url: urls.get(name) ?? url ?? '',
+              fetch: fetcher.fetch,
+              timeoutMs: options.subgraphTimeoutMs ?? 10_000,
+            },
+            signingKey,
+          ),
         logger,
         // Never show query plans to clients (internal topology), whatever NODE_ENV says.
         __exposeQueryPlanExperimental: false,
@@ -148,11 +170,15 @@ export function createGateway(options: GatewayOptions): GatewayService {
         stopOnTerminationSignals: false,
         introspection: options.introspection,
         plugins: [
-          ApolloServerPluginDrainHttpServer({ httpServer: server, stopGracePeriodMillis: 10_000 }),
+          ApolloServerPluginDrainHttpServer({
+            httpServer: server,
+            stopGracePeriodMillis: options.shutdownGraceMs ?? 10_000,
+          }),
           options.nodeEnv === 'production'
             ? ApolloServerPluginLandingPageDisabled()
             : ApolloServerPluginLandingPageLocalDefault({ embed: true }),
           errorLoggingPlugin<GatewayContext>(),
+          unavailableAs503(),
         ],
       });
       await apollo.start();
@@ -179,6 +205,10 @@ export function createGateway(options: GatewayOptions): GatewayService {
       // Details (which subgraph is down) only for platform administrators; everyone else gets the verdict.
       const readyz: express.RequestHandler = (_req, res) => {
         const view = readiness?.view() ?? { ready: false, subgraphs: {}, checkedAt: null };
+        if (draining.active) {
+          res.status(503).json({ status: 'draining' });
+          return;
+        }
         const caller = res.locals.caller as Caller | undefined;
         const degraded = Object.values(view.subgraphs).some((s) => s !== 'ok');
         const status = view.ready ? (degraded ? 'degraded' : 'ok') : 'unavailable';
@@ -200,7 +230,9 @@ export function createGateway(options: GatewayOptions): GatewayService {
         next();
       };
       const authentication =
-        options.auth.mode === 'platform' ? authenticate(options.auth, options.store, apiKeyVerifier) : anonymous;
+        options.auth.mode === 'platform'
+          ? authenticate(options.auth, options.store, apiKeyVerifier, logger)
+          : anonymous;
       app.get(
         '/readyz',
         identify,
@@ -218,7 +250,14 @@ export function createGateway(options: GatewayOptions): GatewayService {
           context: async ({ req, res }) => {
             const { requestId, caller } = res.locals as { requestId: string; caller: Caller };
             const client = clientInfo(req, options.trustProxyHops ?? 0);
-            return { requestId, caller, client, logger: logger.child({ requestId }), tokens: new Map() };
+            return {
+              requestId,
+              caller,
+              client,
+              logger: logger.child({ requestId }),
+              tokens: new Map(),
+              deadline: Date.now() + (options.requestTimeoutMs ?? 15_000),
+            };
           },
         }),
       );
@@ -227,12 +266,29 @@ export function createGateway(options: GatewayOptions): GatewayService {
       logger.info({ url: `${listening.url}/graphql` }, 'gateway listening');
       return { url: listening.url, port: listening.port };
     },
+    drain: () => draining.start(),
     async stop() {
       readiness?.stop();
       await apollo?.stop();
       fetcher.close();
       apiKeyVerifier?.close();
       if (server?.listening) await new Promise((resolve) => server?.close(resolve));
+    },
+  };
+}
+
+/** Nothing could be served because dependencies are down: HTTP 503 (retryable), not 200 with only errors. */
+function unavailableAs503(): ApolloServerPlugin<GatewayContext> {
+  return {
+    async requestDidStart() {
+      return {
+        async willSendResponse({ response }) {
+          if (response.body.kind !== 'single') return;
+          const { data, errors } = response.body.singleResult;
+          const allUnavailable = errors?.length && errors.every((e) => e.extensions?.code === 'SERVICE_UNAVAILABLE');
+          if (allUnavailable && (data === null || data === undefined)) response.http.status = 503;
+        },
+      };
     },
   };
 }

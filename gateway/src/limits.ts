@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { maxAliasesRule } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
 import { maxDirectivesRule } from '@escape.tech/graphql-armor-max-directives';
-import { errorBody,type ErrorCode } from '@g3d/errors';
+import { errorBody, type ErrorCode } from '@g3d/errors';
 import type express from 'express';
 import {
   type DocumentNode,

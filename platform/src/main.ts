@@ -108,16 +108,27 @@ await runMain(async () => {
   const shutdown = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    logger.info({ signal }, 'shutting down: draining in-flight requests');
+    // 1. Fail readiness and close connections after their response, still serving: load balancers stop sending.
+    // 2. After the drain delay, stop accepting and let in-flight requests finish (within the grace period).
+    // Ctrl-C at a terminal stops at once; SIGTERM (an orchestrator) drains first.
+    const drainMs = signal === 'SIGINT' ? 0 : config.SHUTDOWN_DRAIN_SECONDS * 1000;
+    logger.info({ signal, drainMs, graceMs: config.SHUTDOWN_GRACE_SECONDS * 1000 }, 'shutting down: draining');
+    platform.drain();
     // A last resort if something refuses to close: never hang on shutdown.
+    setTimeout(
+      () => {
+        logger.error('shutdown took longer than the drain delay and grace period; exiting');
+        process.exit(1);
+      },
+      drainMs + config.SHUTDOWN_GRACE_SECONDS * 1000 + 10_000,
+    ).unref();
     setTimeout(() => {
-      logger.error('shutdown took longer than 20 s; exiting');
-      process.exit(1);
-    }, 20_000).unref();
-    platform.stop().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
+      logger.info('drain delay over: no longer accepting; finishing in-flight requests');
+      platform.stop().then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
+    }, drainMs);
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));

@@ -28,6 +28,8 @@ export interface RunningPlatform {
   store: Store;
   /** Set when this start created the first admin. */
   seededAdmin: SeededAdmin | null;
+  /** Shutdown, first step: every service fails readiness and closes connections after their response. */
+  drain(): void;
   stop(): Promise<void>;
 }
 
@@ -100,6 +102,10 @@ export async function startPlatform(config: PlatformConfig, options: StartOption
   const configuredUrls = parseSubgraphUrls(config.SUBGRAPH_URLS);
   if (lone && lone.kind !== 'gateway') checkPeersConfigured(lone, config, configuredUrls);
   const cleanups: (() => Promise<void> | void)[] = [];
+  const drains: (() => void)[] = [];
+  const drainAll = () => {
+    for (const drain of drains) drain();
+  };
   const stopAll = async () => {
     for (const cleanup of cleanups.splice(0).reverse()) {
       await Promise.resolve()
@@ -159,6 +165,7 @@ export async function startPlatform(config: PlatformConfig, options: StartOption
           poolMax: config.DATABASE_URL ? config.DB_POOL_MAX : 1,
           // PGlite's one session is shared by every connection to it: prepared statement names would collide.
           namedStatements: !pglite,
+          statementTimeoutMs: config.DB_STATEMENT_TIMEOUT_SECONDS * 1000,
         });
         cleanups.push(() => db.close());
         shared = db;
@@ -170,7 +177,16 @@ export async function startPlatform(config: PlatformConfig, options: StartOption
     if (all || options.service === 'migrate') seededAdmin = await seedPlatform(config, database());
     if (options.service === 'migrate') {
       await stopAll();
-      return { gatewayUrl: null, subgraphUrls: {}, databaseUrl, db: null, store, seededAdmin, stop: async () => {} };
+      return {
+        gatewayUrl: null,
+        subgraphUrls: {},
+        databaseUrl,
+        db: null,
+        store,
+        seededAdmin,
+        drain: () => {},
+        stop: async () => {},
+      };
     }
 
     const started: Record<string, string> = {};
@@ -204,6 +220,7 @@ export async function startPlatform(config: PlatformConfig, options: StartOption
           peerUrl,
           knownServices: () => knownServices().filter((s) => s.name !== declaration.name),
           createMissingKeys: all,
+          shutdownGraceMs: config.SHUTDOWN_GRACE_SECONDS * 1000,
           ...(options.eventPollIntervalMs ? { eventPollIntervalMs: options.eventPollIntervalMs } : {}),
         };
         const service = await definition.build(context);
@@ -214,6 +231,7 @@ export async function startPlatform(config: PlatformConfig, options: StartOption
           portSetting(declaration.name),
         );
         cleanups.push(() => service.stop());
+        drains.push(() => service.drain());
         started[declaration.name] = url;
         subgraphUrls[declaration.name] = `${url}/graphql`;
       }
@@ -228,9 +246,19 @@ export async function startPlatform(config: PlatformConfig, options: StartOption
       });
       const { url } = await listenOrExplain(gateway, config.HOST, servicePort(config, 'gateway'), 'GATEWAY_PORT');
       cleanups.push(() => gateway.stop());
+      drains.push(() => gateway.drain());
       gatewayUrl = `${url}/graphql`;
     }
-    return { gatewayUrl, subgraphUrls, databaseUrl, db: shared ?? null, store, seededAdmin, stop: stopAll };
+    return {
+      gatewayUrl,
+      subgraphUrls,
+      databaseUrl,
+      db: shared ?? null,
+      store,
+      seededAdmin,
+      drain: drainAll,
+      stop: stopAll,
+    };
   }
 }
 
@@ -325,6 +353,9 @@ async function buildGateway(
     nodeEnv: config.NODE_ENV,
     introspection,
     trustProxyHops: config.TRUST_PROXY_HOPS,
+    shutdownGraceMs: config.SHUTDOWN_GRACE_SECONDS * 1000,
+    subgraphTimeoutMs: config.SUBGRAPH_TIMEOUT_SECONDS * 1000,
+    requestTimeoutMs: config.REQUEST_TIMEOUT_SECONDS * 1000,
     limits: limitsFrom(config),
     cors: {
       origins: config.CORS_ORIGINS ?? [],

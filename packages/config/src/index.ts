@@ -126,5 +126,26 @@ export const commonConfigSchema = z.object({
     .max(3600, 'must be between 0.1 and 3600 seconds')
     .default(60),
   MAIL_FROM: z.string().min(3).default('G3D Platform <no-reply@g3d.local>'),
+  /**
+   * On SIGTERM, how long a service keeps serving while its readiness fails (load balancers stop sending), before
+   * it stops accepting.
+   */
+  SHUTDOWN_DRAIN_SECONDS: z.coerce
+    .number({ error: 'must be a number of seconds from 0 to 120' })
+    .min(0, 'must be a number of seconds from 0 to 120')
+    .max(120, 'must be a number of seconds from 0 to 120')
+    .default(5),
+  /** Then how long in-flight requests may take to finish before connections are closed. */
+  SHUTDOWN_GRACE_SECONDS: z.coerce
+    .number({ error: 'must be a number of seconds from 0 to 300' })
+    .min(0, 'must be a number of seconds from 0 to 300')
+    .max(300, 'must be a number of seconds from 0 to 300')
+    .default(10),
+  /** Longest a database statement may run before it is cancelled (SERVICE_UNAVAILABLE). */
+  DB_STATEMENT_TIMEOUT_SECONDS: z.coerce
+    .number({ error: 'must be a number of seconds from 1 to 300' })
+    .min(1, 'must be a number of seconds from 1 to 300')
+    .max(300, 'must be a number of seconds from 1 to 300')
+    .default(5),
 });
 export type CommonConfig = z.infer<typeof commonConfigSchema>;

@@ -40,6 +40,11 @@ export interface DatabaseOptions {
   /** How long to wait for a connection before failing (ms). */
   connectionTimeoutMs?: number;
   /**
+   * Longest a statement may run (ms): the server cancels it (statement_timeout) and the client stops waiting a
+   * little later (a blackholed server never answers the cancel). Default 5 s.
+   */
+  statementTimeoutMs?: number;
+  /**
    * Prepare each statement once per connection (see statementNames). Only where every connection is its own
    * session: not on PGlite, whose one session all connections share (a statement another client prepared under
    * the same name would collide).
@@ -51,8 +56,10 @@ export function createDatabase(options: DatabaseOptions): Database {
   const pool = new pg.Pool({
     connectionString: options.url,
     max: options.poolMax ?? 5,
-    connectionTimeoutMillis: options.connectionTimeoutMs ?? 5_000,
+    connectionTimeoutMillis: options.connectionTimeoutMs ?? 3_000,
     idleTimeoutMillis: 30_000,
+    statement_timeout: options.statementTimeoutMs ?? 5_000,
+    query_timeout: (options.statementTimeoutMs ?? 5_000) + 1_000,
   });
   // Without a listener an idle client's error (server restart) would crash the process.
   pool.on('error', () => {});

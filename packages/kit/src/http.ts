@@ -71,3 +71,26 @@ export async function probeReadiness(serviceUrl: string, timeoutMs: number): Pro
     return { ok: false, latencyMs: latency(), error: reason };
   }
 }
+
+/**
+ * Graceful shutdown, first step: the service keeps serving but says it is going (readiness fails, so load
+ * balancers stop sending; every response carries `Connection: close`, so keep-alive clients reconnect to
+ * another replica). Then stop(): stop accepting, finish in-flight requests within the grace period, exit.
+ */
+export class Draining {
+  private draining = false;
+
+  start(): void {
+    this.draining = true;
+  }
+
+  get active(): boolean {
+    return this.draining;
+  }
+
+  /** Marks responses `Connection: close` while draining. */
+  readonly middleware: express.RequestHandler = (_req, res, next) => {
+    if (this.draining) res.setHeader('connection', 'close');
+    next();
+  };
+}

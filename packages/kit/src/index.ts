@@ -1,5 +1,6 @@
-export * from './http.ts';
+export * from './dependencies.ts';
 export * from './http-fetcher.ts';
+export * from './http.ts';
 export * from './input.ts';
 export * from './internal.ts';
 export * from './keys.ts';

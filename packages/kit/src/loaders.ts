@@ -22,16 +22,19 @@ export function manyByKey<K, V>(
   keyOf: (row: V) => K,
   options: { maxBatch?: number } = {},
 ): DataLoader<K, V[]> {
-  return new DataLoader(async (keys) => {
-    const groups = new Map<K, V[]>();
-    for (const row of await fetch(keys)) {
-      const key = keyOf(row);
-      const group = groups.get(key);
-      if (group) group.push(row);
-      else groups.set(key, [row]);
-    }
-    return keys.map((key) => groups.get(key) ?? []);
-  }, options.maxBatch ? { maxBatchSize: options.maxBatch } : {});
+  return new DataLoader(
+    async (keys) => {
+      const groups = new Map<K, V[]>();
+      for (const row of await fetch(keys)) {
+        const key = keyOf(row);
+        const group = groups.get(key);
+        if (group) group.push(row);
+        else groups.set(key, [row]);
+      }
+      return keys.map((key) => groups.get(key) ?? []);
+    },
+    options.maxBatch ? { maxBatchSize: options.maxBatch } : {},
+  );
 }
 
 export type { DataLoader };

@@ -33,6 +33,8 @@ export interface ServiceContext<TConfig extends CommonConfig = CommonConfig> {
   createMissingKeys: boolean;
   /** How often event consumers poll (tests shorten it). */
   eventPollIntervalMs?: number;
+  /** How long in-flight requests may take to finish once the service stops. */
+  shutdownGraceMs?: number;
 }
 
 export interface ServiceDefinition<TSlice extends z.ZodObject = z.ZodObject> {
@@ -61,5 +63,6 @@ export function subgraphDeps(context: ServiceContext, options: { database: boole
     nodeEnv: context.config.NODE_ENV,
     ...(options.database ? { db: context.database() } : {}),
     ...(context.eventPollIntervalMs ? { eventPollIntervalMs: context.eventPollIntervalMs } : {}),
+    ...(context.shutdownGraceMs !== undefined ? { shutdownGraceMs: context.shutdownGraceMs } : {}),
   };
 }

@@ -26,12 +26,13 @@ import { EventConsumer, type EventHandler } from '@g3d/events';
 import { findService } from '@g3d/manifest';
 import type { Store } from '@g3d/store';
 import express from 'express';
-import type { GraphQLResolveInfo, GraphQLSchema } from 'graphql';
+import type { GraphQLFormattedError, GraphQLResolveInfo, GraphQLSchema } from 'graphql';
 import { applyMiddleware } from 'graphql-middleware';
 import { type IRules, shield } from 'graphql-shield';
 import type { JWTVerifyGetKey } from 'jose';
 
-import { createHttpServer, httpErrorHandler, jsonBody, listen } from './http.ts';
+import { unavailableDependency } from './dependencies.ts';
+import { createHttpServer, Draining, httpErrorHandler, jsonBody, listen } from './http.ts';
 import { type InternalRoute, serveInternalRoute } from './internal.ts';
 import type { Logger } from './logger.ts';
 import { mergeModules, type SubgraphModule } from './modules.ts';
@@ -52,6 +53,8 @@ export interface SubgraphDeps {
   nodeEnv: 'development' | 'production' | 'test';
   /** How often the event consumer looks for new deliveries (default 500 ms). */
   eventPollIntervalMs?: number;
+  /** How long in-flight requests may take to finish once the service stops (default 10 s). */
+  shutdownGraceMs?: number;
 }
 
 export interface BaseContext {
@@ -99,6 +102,8 @@ export interface SubgraphService {
   name: string;
   schema: GraphQLSchema;
   start(options: { host: string; port: number }): Promise<{ url: string; port: number }>;
+  /** Shutdown, first step: readiness fails and connections close after their response; still serving. */
+  drain(): void;
   stop(): Promise<void>;
 }
 
@@ -161,6 +166,7 @@ export function createSubgraph<TContext extends BaseContext>(
   let apollo: ApolloServer<TContext> | undefined;
   const timers: NodeJS.Timeout[] = [];
   const running = new Set<Promise<void>>();
+  const draining = new Draining();
 
   return {
     name: definition.name,
@@ -168,15 +174,19 @@ export function createSubgraph<TContext extends BaseContext>(
     async start({ host, port }) {
       const app = express();
       app.disable('x-powered-by');
+      app.use(draining.middleware);
       server = createHttpServer(app);
       apollo = new ApolloServer<TContext>({
         schema,
-        formatError,
+        formatError: subgraphFormatError,
         includeStacktraceInErrorResponses: false,
         // The process owns SIGTERM/SIGINT and stops every server in order.
         stopOnTerminationSignals: false,
         plugins: [
-          ApolloServerPluginDrainHttpServer({ httpServer: server, stopGracePeriodMillis: 10_000 }),
+          ApolloServerPluginDrainHttpServer({
+            httpServer: server,
+            stopGracePeriodMillis: deps.shutdownGraceMs ?? 10_000,
+          }),
           ApolloServerPluginLandingPageDisabled(),
           ApolloServerPluginInlineTraceDisabled(),
           errorLoggingPlugin(),
@@ -188,6 +198,10 @@ export function createSubgraph<TContext extends BaseContext>(
         res.json({ status: 'ok', service: definition.name });
       });
       app.get('/readyz', async (_req, res) => {
+        if (draining.active) {
+          res.status(503).json({ status: 'draining', service: definition.name });
+          return;
+        }
         const checks = await readiness(deps);
         const ok = Object.values(checks).every((c) => c === 'ok');
         res.status(ok ? 200 : 503).json({ status: ok ? 'ok' : 'unavailable', service: definition.name, checks });
@@ -245,6 +259,7 @@ export function createSubgraph<TContext extends BaseContext>(
       logger.info({ url: `${listening.url}/graphql` }, 'subgraph listening');
       return { url: listening.url, port: listening.port };
     },
+    drain: () => draining.start(),
     async stop() {
       for (const timer of timers.splice(0)) clearInterval(timer);
       await Promise.allSettled([...running, consumer?.stop()]);
@@ -350,16 +365,39 @@ async function readiness(deps: SubgraphDeps): Promise<Record<string, string>> {
   return checks;
 }
 
-/** Logs unexpected errors with their stack and stamps the request id on the masked ones. */
+/**
+ * Apollo `formatError` for subgraphs: a dependency that failed is SERVICE_UNAVAILABLE naming it (a client can
+ * retry); expected errors pass; anything else is masked.
+ */
+export function subgraphFormatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
+  const dependency = unavailableDependency(originalError(error));
+  if (!dependency) return formatError(formatted, error);
+  return {
+    message: `The ${dependency === 'database' ? 'database' : 'shared store'} is unavailable; retry in a moment`,
+    ...(formatted.path ? { path: formatted.path } : {}),
+    extensions: { code: 'SERVICE_UNAVAILABLE', dependency },
+  };
+}
+
+/**
+ * Logs unexpected errors with their stack, a failed dependency once per request, and stamps the request id on
+ * the masked ones.
+ */
 export function errorLoggingPlugin<T extends BaseContext>(): ApolloServerPlugin<T> {
   return {
     async requestDidStart() {
+      let dependencyLogged = false;
       return {
         async didEncounterErrors({ errors, contextValue }) {
           for (const error of errors) {
             // Not always a GraphQLError of this realm (the gateway relays others): read only plain fields.
             const formatted = { message: String(error.message), extensions: error.extensions };
-            if (!isExpectedError(formatted, error)) {
+            const dependency = unavailableDependency(originalError(error));
+            if (dependency) {
+              if (!dependencyLogged)
+                contextValue.logger.error({ err: originalError(error), dependency }, 'dependency unavailable');
+              dependencyLogged = true;
+            } else if (!isExpectedError(formatted, error)) {
               contextValue.logger.error({ err: originalError(error), path: error.path }, 'unexpected error');
             }
           }

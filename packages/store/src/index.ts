@@ -51,14 +51,48 @@ export interface StoreOptions {
   redisUrl?: string | undefined;
   /** Prefix for every key and channel, so several environments (or test files) can share one Redis. */
   prefix?: string;
+  /** A Redis command not answered within this fails (default 1 s). */
+  commandTimeoutMs?: number | undefined;
+}
+
+/** The store could not answer (Redis down, frozen or unreachable): callers answer SERVICE_UNAVAILABLE. */
+export class StoreUnavailableError extends Error {
+  constructor(cause: unknown) {
+    super(`The shared store is unavailable: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    this.name = 'StoreUnavailableError';
+  }
+}
+
+/** Every failure of the store's calls becomes a StoreUnavailableError (one type to recognise everywhere). */
+function guarded(store: Store): Store {
+  const wrap =
+    <A extends unknown[], R>(fn: (...args: A) => Promise<R>) =>
+    (...args: A): Promise<R> =>
+      fn(...args).catch((error: unknown) => {
+        throw error instanceof StoreUnavailableError ? error : new StoreUnavailableError(error);
+      });
+  return {
+    kind: store.kind,
+    get: wrap(store.get.bind(store)),
+    set: wrap(store.set.bind(store)),
+    setIfAbsent: wrap(store.setIfAbsent.bind(store)),
+    del: wrap(store.del.bind(store)),
+    incr: wrap(store.incr.bind(store)),
+    ttl: wrap(store.ttl.bind(store)),
+    atomic: wrap(store.atomic.bind(store)),
+    publish: wrap(store.publish.bind(store)),
+    subscribe: wrap(store.subscribe.bind(store)),
+    ping: wrap(store.ping.bind(store)),
+    close: store.close.bind(store),
+  };
 }
 
 export async function createStore(options: StoreOptions = {}): Promise<Store> {
   const prefix = options.prefix ?? 'g3d:';
   if (options.redisUrl) {
-    const store = new RedisStore(options.redisUrl, prefix);
+    const store = new RedisStore(options.redisUrl, prefix, { commandTimeoutMs: options.commandTimeoutMs });
     await store.connect();
-    return store;
+    return guarded(store);
   }
   return new MemoryStore(prefix);
 }

@@ -39,18 +39,26 @@ export class RedisStore implements Store {
   readonly kind = 'redis' as const;
   private readonly client: Redis;
   private subscriber: Redis | undefined;
+  private subscriberReady: Promise<void> | undefined;
   private readonly handlers = new Map<string, Set<(message: string) => void>>();
 
   constructor(
     url: string,
     private readonly prefix: string,
+    options: { commandTimeoutMs?: number } = {},
   ) {
-    // lazyConnect + a bounded retry so an unreachable Redis fails startup with a clear error instead of hanging.
+    // lazyConnect so an unreachable Redis fails startup with a clear error instead of hanging. Fail fast while
+    // Redis is away: no offline queue (a command without a connection fails at once instead of waiting for a
+    // reconnect) and a command timeout (a frozen Redis fails within it), so security decisions fail closed fast.
     // Auto-pipelining batches the commands issued in one tick into one write: fewer syscalls under load.
     this.client = new Redis(url, {
       lazyConnect: true,
-      maxRetriesPerRequest: 2,
-      enableOfflineQueue: true,
+      maxRetriesPerRequest: 1,
+      enableOfflineQueue: false,
+      commandTimeout: options.commandTimeoutMs ?? 1_000,
+      connectTimeout: 2_000,
+      // Reconnect quickly and keep trying: the store comes back without a restart.
+      retryStrategy: (attempt) => Math.min(attempt * 50, 1_000),
       enableAutoPipelining: true,
     });
     // Sent once, then called by its SHA (EVALSHA) instead of shipping the script with every call.
@@ -134,18 +142,21 @@ export class RedisStore implements Store {
   }
 
   async subscribe(channel: string, onMessage: (message: string) => void) {
-    if (!this.subscriber) {
-      this.subscriber = this.client.duplicate();
-      this.subscriber.on('error', () => {});
-      this.subscriber.on('message', (ch: string, message: string) => {
+    this.subscriberReady ??= (async () => {
+      const subscriber = this.client.duplicate();
+      this.subscriber = subscriber;
+      subscriber.on('error', () => {});
+      subscriber.on('message', (ch: string, message: string) => {
         for (const handler of this.handlers.get(ch) ?? []) handler(message);
       });
-    }
+      await subscriber.connect();
+    })();
+    await this.subscriberReady;
     const full = this.prefix + channel;
     let set = this.handlers.get(full);
     if (!set) {
       this.handlers.set(full, (set = new Set()));
-      await this.subscriber.subscribe(full);
+      await this.subscriber?.subscribe(full);
     }
     const handler = (message: string) => onMessage(message);
     set.add(handler);

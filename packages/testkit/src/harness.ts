@@ -61,6 +61,8 @@ export interface Harness {
   as(who?: Caller, options?: { service?: string; client?: ClientInfo }): SubgraphClient;
   /** Calls as the holder of an access token issued by identity, verified like the gateway does. */
   withToken(accessToken: string, options?: { service?: string; client?: ClientInfo }): Promise<SubgraphClient>;
+  /** POSTs `body` to `service`'s `/internal<path>` as the gateway does (signed with the gateway's token). */
+  internal(path: string, body: unknown, options?: { service?: string }): Promise<{ status: number; body: unknown }>;
   close(): Promise<void>;
 }
 
@@ -174,6 +176,16 @@ export async function startSubgraphs(
         audience: config.AUTH_AUDIENCE,
       });
       return as(callerFromAccessClaims(claims), callOptions);
+    },
+    async internal(route, body, callOptions = {}) {
+      const name = callOptions.service ?? first;
+      const token = await signGatewayToken(gatewayKey, name, { caller: ANONYMOUS, requestId: 'test-internal' });
+      const response = await fetch(`${peerUrl(name)}/internal${route}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', [GATEWAY_TOKEN_HEADER]: token },
+        body: JSON.stringify(body),
+      });
+      return { status: response.status, body: (await response.json()) as unknown };
     },
     async close() {
       for (const service of started.reverse()) await service.stop();

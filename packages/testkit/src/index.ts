@@ -3,3 +3,4 @@
 export * from './config.ts';
 export * from './database.ts';
 export * from './harness.ts';
+export * from './operations.ts';
