@@ -9,6 +9,8 @@ import {
   callerFromAccessClaims,
   revokedApiKeyKey,
   revokedSessionKey,
+  SECURITY_STATE_OWNERS,
+  securityStateReadyKey,
   verifyAccessToken,
 } from '@g3d/auth';
 import { errorBody } from '@g3d/errors';
@@ -46,6 +48,17 @@ class CredentialError extends Error {
     readonly reason?: string,
   ) {
     super(message);
+  }
+}
+
+/**
+ * The store holds the security state only when every owner says so (its marker): a store that came back empty
+ * would otherwise answer "not revoked" for revoked sessions. Until the owners have refilled it, refuse (503).
+ */
+async function requireSecurityState(store: Store): Promise<void> {
+  const markers = await Promise.all(SECURITY_STATE_OWNERS.map((owner) => store.get(securityStateReadyKey(owner))));
+  if (markers.some((marker) => !marker)) {
+    throw new DependencyError('store', new Error('the store does not hold the security state yet (being refilled)'));
   }
 }
 
@@ -132,10 +145,11 @@ async function callerFromAccessToken(auth: PlatformAuth, store: Store, token: st
       throw new CredentialError('Invalid or expired access token');
     throw new DependencyError('identity', error);
   });
-  // Both lookups in one round trip (the store pipelines them).
+  // All lookups in one round trip (the store pipelines them).
   const [revoked, changedAt] = await Promise.all([
     store.get(revokedSessionKey(claims.sessionId)),
     authorizationChangedAt(store, claims.userId),
+    requireSecurityState(store),
   ]);
   if (revoked) throw new CredentialError('Session revoked');
   if (changedAt >= claims.authorizedAt) {
@@ -159,6 +173,7 @@ async function callerFromApiKey(
   const [revoked, changedAt] = await Promise.all([
     store.get(revokedApiKeyKey(verified.apiKeyId)),
     authorizationChangedAt(store, verified.caller.userId),
+    requireSecurityState(store),
   ]);
   if (revoked) throw new CredentialError('API key revoked');
   // The owner's roles changed since identity answered (the answer is cached): ask again.

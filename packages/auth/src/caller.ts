@@ -54,6 +54,15 @@ export const revokedSessionKey = (sessionId: string) => `revoked:session:${sessi
  */
 export const authorizationChangedKey = (userId: string) => `authz:changed:${userId}`;
 
+/**
+ * Store key an owner of security state (identity, organization) sets once the store holds all of it (refilled
+ * from its tables). Missing: the store is empty or new, and the gateway refuses to decide until it is back.
+ */
+export const securityStateReadyKey = (owner: string) => `security:ready:${owner}`;
+
+/** Services whose security state the gateway reads from the store (revocations; authorization changes). */
+export const SECURITY_STATE_OWNERS = ['identity', 'organization'] as const;
+
 /** Store key under which identity marks an API key revoked (the gateway checks it on every request). */
 export const revokedApiKeyKey = (apiKeyId: string) => `revoked:apikey:${apiKeyId}`;
 

@@ -1,6 +1,6 @@
 export * from './dependencies.ts';
-export * from './http-fetcher.ts';
 export * from './http.ts';
+export * from './http-fetcher.ts';
 export * from './input.ts';
 export * from './internal.ts';
 export * from './keys.ts';
@@ -10,6 +10,7 @@ export * from './modules.ts';
 export * from './rule-coverage.ts';
 export * from './scalars.ts';
 export * from './sdl.ts';
+export * from './security-state.ts';
 export * from './service.ts';
 export * from './shield.ts';
 export * from './subgraph.ts';

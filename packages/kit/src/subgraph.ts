@@ -96,6 +96,8 @@ export interface BackgroundJob {
    * two replicas never do the same work twice (e.g. Mailer.retryPending).
    */
   run: () => Promise<void>;
+  /** Also run once as the service starts (before it listens), not only after the first interval. */
+  runAtStart?: boolean;
 }
 
 export interface SubgraphService {
@@ -237,6 +239,10 @@ export function createSubgraph<TContext extends BaseContext>(
         }),
       );
       app.use(httpErrorHandler);
+      // Jobs that must have run before the service answers (e.g. the security state in the store).
+      for (const job of definition.jobs ?? []) {
+        if (job.runAtStart) await job.run();
+      }
       const listening = await listen(server, host, port);
       for (const job of definition.jobs ?? []) {
         let busy = false;

@@ -44,6 +44,8 @@ export interface Store {
   /** Delivers messages published after the returned promise resolves; call the result to unsubscribe. */
   subscribe(channel: string, onMessage: (message: string) => void): Promise<() => Promise<void>>;
   ping(): Promise<void>;
+  /** Deletes every key under this store's prefix (operations and fault tests: "the store came back empty"). */
+  flush(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -83,6 +85,7 @@ function guarded(store: Store): Store {
     publish: wrap(store.publish.bind(store)),
     subscribe: wrap(store.subscribe.bind(store)),
     ping: wrap(store.ping.bind(store)),
+    flush: wrap(store.flush.bind(store)),
     close: store.close.bind(store),
   };
 }

@@ -17,6 +17,10 @@ export class MemoryStore implements Store {
     this.sweeper = setInterval(() => this.sweep(), 30_000).unref();
   }
 
+  async flush() {
+    for (const key of [...this.entries.keys()]) if (key.startsWith(this.prefix)) this.entries.delete(key);
+  }
+
   private live(key: string): Entry | undefined {
     const full = this.prefix + key;
     const entry = this.entries.get(full);

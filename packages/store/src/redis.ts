@@ -173,6 +173,21 @@ export class RedisStore implements Store {
     await this.client.ping();
   }
 
+  async flush() {
+    let cursor = '0';
+    do {
+      const [next, keys] = await this.client.scan(
+        cursor,
+        'MATCH',
+        `${this.prefix.replace(/[*?[\]]/g, '\\$&')}*`,
+        'COUNT',
+        500,
+      );
+      if (keys.length) await this.client.unlink(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+  }
+
   async close() {
     await Promise.allSettled([this.client.quit(), this.subscriber?.quit()]);
   }

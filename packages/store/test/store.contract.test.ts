@@ -125,6 +125,17 @@ describe.each(implementations)('store contract: %s', (_kind, redisUrl) => {
     }
   });
 
+  it('flush empties its own prefix only', async () => {
+    const other = await createStore({ redisUrl, prefix: testStorePrefix() });
+    try {
+      await Promise.all([store.set('f1', '1'), store.set('f2', '2', { ttlMs: 60_000 }), other.set('f1', 'kept')]);
+      await store.flush();
+      expect([await store.get('f1'), await store.get('f2'), await other.get('f1')]).toEqual([null, null, 'kept']);
+    } finally {
+      await other.close();
+    }
+  });
+
   it('publishes to every subscriber and stops after unsubscribe', async () => {
     const a: string[] = [];
     const b: string[] = [];

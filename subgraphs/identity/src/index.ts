@@ -1,6 +1,6 @@
 // The identity subgraph: accounts, credentials, sessions and tokens, MFA, API keys, the security audit log.
 // Wiring only: each module owns its SDL, rules and resolvers.
-import { baseModule, createSubgraph, defineService, loadSdl, subgraphDeps } from '@g3d/kit';
+import { baseModule, createSubgraph, defineService, loadSdl, securityStateJob, subgraphDeps } from '@g3d/kit';
 
 import { identityConfig } from './config.ts';
 import { createIdentityContext } from './context.ts';
@@ -16,6 +16,7 @@ import { mfaModule } from './modules/mfa/mfa.module.ts';
 import { registrationModule } from './modules/registration/registration.module.ts';
 import { sessionsModule } from './modules/sessions/sessions.module.ts';
 import { usersModule } from './modules/users/users.module.ts';
+import { identitySecurityState } from './security-state.ts';
 import { createIdentityServices } from './services.ts';
 
 export { type IdentityConfig, identityConfig } from './config.ts';
@@ -72,6 +73,12 @@ export const service = defineService({
               await services.mailer.retryPending();
             },
           },
+          securityStateJob({
+            owner: 'identity',
+            store: context.store,
+            load: () => identitySecurityState(context.database().prisma, config.ACCESS_TOKEN_TTL_SECONDS),
+            logger,
+          }),
         ],
       },
       subgraphDeps(context, { database: true }),

@@ -7,6 +7,7 @@ import {
   createSubgraph,
   defineService,
   loadSdl,
+  securityStateJob,
   subgraphDeps,
   type SubgraphSchemaDefinition,
 } from '@g3d/kit';
@@ -50,6 +51,14 @@ export const service = defineService({
         createContext: (request) => createOrganizationContext(request, services),
         internalRoutes: [membershipsRoute(services.repos.memberships)],
         consumers: [userErasedHandler(services.erasure)],
+        jobs: [
+          securityStateJob({
+            owner: 'organization',
+            store: context.store,
+            load: () => services.changes.securityStateEntries(),
+            logger: context.logger.child({ service: 'organization' }),
+          }),
+        ],
       },
       subgraphDeps(context, { database: true }),
     );

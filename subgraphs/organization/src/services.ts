@@ -36,6 +36,8 @@ export interface OrganizationServices {
   memberships: MembershipsService;
   invitations: InvitationsService;
   erasure: UserErasure;
+  /** Authorization changes: recorded with each change, told to the gateway through the store. */
+  changes: AuthorizationChanges;
 }
 
 export function createOrganizationServices(
@@ -50,7 +52,7 @@ export function createOrganizationServices(
     invitations: new InvitationsRepository(db.prisma),
   };
   const audit = new OrganizationAuditLog(db.prisma);
-  const changes = new AuthorizationChanges(store, options.accessTokenTtlSeconds);
+  const changes = new AuthorizationChanges(store, options.accessTokenTtlSeconds, db.prisma);
   const lock = new OrganizationLock(db.prisma, repos.organizations, repos.memberships, changes);
   const transport = options.smtpUrl
     ? createSmtpTransport(options.smtpUrl, options.mailFrom ?? 'G3D Platform <no-reply@g3d.local>')
@@ -75,5 +77,6 @@ export function createOrganizationServices(
       appUrl: options.appUrl,
     }),
     erasure: new UserErasure({ ...repos, audit, changes }),
+    changes,
   };
 }

@@ -51,7 +51,8 @@ export class UserErasure {
     for (const organizationId of organizationIds)
       outcomes.push(await this.eraseFrom(tx, organizationId, userId, eventId));
     // New owners' tokens must carry their new role (a store write: repeating it is harmless).
-    await this.deps.changes.mark([userId, ...outcomes.flatMap((o) => (o.promotedOwner ? [o.promotedOwner] : []))]);
+    const changed = [userId, ...outcomes.flatMap((o) => (o.promotedOwner ? [o.promotedOwner] : []))];
+    await this.deps.changes.mark(changed, await this.deps.changes.record(tx, changed));
     return outcomes;
   }
 

@@ -28,13 +28,17 @@ export class OrganizationLock {
   /** Runs `work` with the organization row locked and its members read inside the lock; NOT_FOUND when deleted. */
   async run<T>(organizationId: string, work: LockedChange<T>): Promise<T> {
     const affected = new Set<string>();
+    let changedAt = new Date();
     const result = await this.prisma.$transaction(async (tx) => {
       const organization = await this.organizations.lock(tx, organizationId);
       if (!organization) throw notFound('No such organization');
       const members = await this.memberships.ofOrganization(tx, organizationId);
-      return work(tx, members, organization, affected);
+      const outcome = await work(tx, members, organization, affected);
+      // The record of the change commits with it; the store (what the gateway reads) is told after.
+      if (affected.size) changedAt = await this.changes.record(tx, affected);
+      return outcome;
     });
-    await this.changes.mark(affected);
+    if (affected.size) await this.changes.mark(affected, changedAt);
     return result;
   }
 }
