@@ -5,7 +5,7 @@
 import { type GraphQLDataSourceProcessOptions, RemoteGraphQLDataSource } from '@apollo/gateway';
 import { ANONYMOUS, GATEWAY_TOKEN_HEADER, signGatewayToken, type SigningKey } from '@g3d/auth';
 import { AppError } from '@g3d/errors';
-import type { HttpFetch } from '@g3d/kit';
+import { type HttpFetch, IDEMPOTENCY_HEADER } from '@g3d/kit';
 import { GraphQLError } from 'graphql';
 
 import type { GatewayContext } from './gateway.ts';
@@ -33,6 +33,7 @@ export class SignedDataSource extends RemoteGraphQLDataSource<GatewayContext> {
     if (!context.requestId) return;
     request.http?.headers.set('x-request-id', context.requestId);
     if (context.deadline) request.http?.headers.set(DEADLINE_HEADER, String(context.deadline));
+    if (context.idempotencyKey) request.http?.headers.set(IDEMPOTENCY_HEADER, context.idempotencyKey);
     if (!this.signingKey || !context.tokens) return;
     let token = context.tokens.get(this.subgraphName);
     if (!token) {

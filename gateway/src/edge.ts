@@ -35,6 +35,7 @@ export function corsMiddleware(settings: CorsSettings): express.RequestHandler {
       'authorization',
       'x-api-key',
       'x-request-id',
+      'idempotency-key',
       'apollo-require-preflight',
       'x-apollo-operation-name',
     ],

@@ -17,6 +17,7 @@ import {
   createHttpServer,
   Draining,
   errorLoggingPlugin,
+  IDEMPOTENCY_KEY,
   httpErrorHandler,
   jsonBody,
   listen,
@@ -43,6 +44,8 @@ import { type SubgraphEndpoint, subgraphEndpoints } from './supergraph.ts';
 
 export interface GatewayContext {
   requestId: string;
+  /** The client's Idempotency-Key, forwarded to the subgraphs. */
+  idempotencyKey: string | null;
   caller: Caller;
   client: ClientInfo;
   logger: Logger;
@@ -250,10 +253,12 @@ export function createGateway(options: GatewayOptions): GatewayService {
           context: async ({ req, res }) => {
             const { requestId, caller } = res.locals as { requestId: string; caller: Caller };
             const client = clientInfo(req, options.trustProxyHops ?? 0);
+            const idempotencyKey = req.header('idempotency-key') ?? null;
             return {
               requestId,
               caller,
               client,
+              idempotencyKey: idempotencyKey && IDEMPOTENCY_KEY.test(idempotencyKey) ? idempotencyKey : null,
               logger: logger.child({ requestId }),
               tokens: new Map(),
               deadline: Date.now() + (options.requestTimeoutMs ?? 15_000),

@@ -33,10 +33,14 @@ import type { JWTVerifyGetKey } from 'jose';
 
 import { unavailableDependency } from './dependencies.ts';
 import { createHttpServer, Draining, httpErrorHandler, jsonBody, listen } from './http.ts';
+import { IDEMPOTENCY_KEY } from './idempotency.ts';
 import { type InternalRoute, serveInternalRoute } from './internal.ts';
 import type { Logger } from './logger.ts';
 import { mergeModules, type SubgraphModule } from './modules.ts';
 import { denied } from './shield.ts';
+
+/** The header the gateway forwards a client's Idempotency-Key in. */
+export const IDEMPOTENCY_HEADER = 'x-g3d-idempotency-key';
 
 export interface SubgraphDeps {
   logger: Logger;
@@ -63,6 +67,8 @@ export interface BaseContext {
   /** The client's IP and user agent as the gateway saw them. */
   client: ClientInfo;
   logger: Logger;
+  /** The client's Idempotency-Key for this request (mutations that create things honour it; see Idempotency). */
+  idempotencyKey: string | null;
 }
 
 /** What a subgraph's schema is made of: its modules (also all composition and the rule-coverage test need). */
@@ -142,14 +148,21 @@ type Resolve = (parent: unknown, args: unknown, ctx: BaseContext, info: GraphQLR
 
 /**
  * The organization MFA policy (Caller.mfaSetupRequired): before any other rule, a root field outside the
- * enrolment path answers MFA_REQUIRED. Applied to the root types only: nested fields are reached through them.
+ * enrolment path answers MFA_REQUIRED — every root field for an API key, which cannot enrol.
+ * Applied to the root types only: nested fields are reached through them.
  */
 function mfaEnrolmentGate(schema: GraphQLSchema, allowed: ReadonlySet<string>) {
   const gate = async (resolve: Resolve, parent: unknown, args: unknown, ctx: BaseContext, info: GraphQLResolveInfo) => {
-    if (ctx.caller?.mfaSetupRequired && !allowed.has(`${info.parentType.name}.${info.fieldName}`)) {
-      throw new AppError('MFA_REQUIRED', 'Your organization requires two-factor authentication: enrol first', {
-        reason: 'MFA_ENROLMENT_REQUIRED',
-      });
+    const caller = ctx.caller;
+    if (
+      caller?.mfaSetupRequired &&
+      (caller.kind === 'apiKey' || !allowed.has(`${info.parentType.name}.${info.fieldName}`))
+    ) {
+      const message =
+        caller.kind === 'apiKey'
+          ? "This API key's organization requires two-factor authentication: its owner must enrol first"
+          : 'Your organization requires two-factor authentication: enrol first';
+      throw new AppError('MFA_REQUIRED', message, { reason: 'MFA_ENROLMENT_REQUIRED' });
     }
     return resolve(parent, args, ctx, info);
   };
@@ -234,7 +247,14 @@ export function createSubgraph<TContext extends BaseContext>(
               requestId: string;
               client: ClientInfo;
             };
-            return definition.createContext({ requestId, caller, client, logger: logger.child({ requestId }) });
+            const idempotencyKey = res.req.header(IDEMPOTENCY_HEADER) ?? null;
+            return definition.createContext({
+              requestId,
+              caller,
+              client,
+              logger: logger.child({ requestId }),
+              idempotencyKey: idempotencyKey && IDEMPOTENCY_KEY.test(idempotencyKey) ? idempotencyKey : null,
+            });
           },
         }),
       );
@@ -385,6 +405,13 @@ export function subgraphFormatError(formatted: GraphQLFormattedError, error: unk
   };
 }
 
+/** A subgraph's masked error relayed by the gateway: the subgraph logged it, with its stack, under the request id. */
+function loggedBySubgraph(error: { extensions?: Record<string, unknown>; originalError?: unknown }): boolean {
+  const original = error.originalError;
+  const relayed = typeof original === 'object' && original !== null && !(original instanceof Error);
+  return relayed && typeof error.extensions?.requestId === 'string';
+}
+
 /**
  * Logs unexpected errors with their stack, a failed dependency once per request, and stamps the request id on
  * the masked ones.
@@ -403,7 +430,7 @@ export function errorLoggingPlugin<T extends BaseContext>(): ApolloServerPlugin<
               if (!dependencyLogged)
                 contextValue.logger.error({ err: originalError(error), dependency }, 'dependency unavailable');
               dependencyLogged = true;
-            } else if (!isExpectedError(formatted, error)) {
+            } else if (!isExpectedError(formatted, error) && !loggedBySubgraph(error)) {
               contextValue.logger.error({ err: originalError(error), path: error.path }, 'unexpected error');
             }
           }

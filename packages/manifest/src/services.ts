@@ -118,8 +118,8 @@ export const SUBGRAPHS: readonly ServiceDeclaration[] = [
 /** The gateway and every subgraph. */
 export const SERVICES: readonly ServiceDeclaration[] = [...SUBGRAPHS, GATEWAY];
 
-/** PostgreSQL schemas owned by shared libraries rather than one subgraph: the mail outbox and the event log. */
-export const LIBRARY_SCHEMAS = ['mail', 'events'] as const;
+/** PostgreSQL schemas owned by shared libraries rather than one subgraph: the mail outbox, the event log, idempotency keys. */
+export const LIBRARY_SCHEMAS = ['mail', 'events', 'platform'] as const;
 
 /** Every PostgreSQL schema of the platform (prisma/schema/schema.prisma lists the same, checked by a test). */
 export const DATABASE_SCHEMAS: readonly string[] = [
