@@ -63,6 +63,13 @@ export const securityStateReadyKey = (owner: string) => `security:ready:${owner}
 /** Services whose security state the gateway reads from the store (revocations; authorization changes). */
 export const SECURITY_STATE_OWNERS = ['identity', 'organization'] as const;
 
+/**
+ * Store key counting the requests that send mail (register, resendVerification, requestPasswordReset, inviteMember,
+ * resendInvitation) from one client IP: identity and organization share one budget (MAIL_IP_LIMIT per window).
+ */
+export const mailRequestsFromIpKey = (ip: string) => `mail:ip:${ip}`;
+export const MAIL_IP_WINDOW_MS = 60 * 60_000;
+
 /** Store key under which identity marks an API key revoked (the gateway checks it on every request). */
 export const revokedApiKeyKey = (apiKeyId: string) => `revoked:apikey:${apiKeyId}`;
 

@@ -29,6 +29,15 @@ export const identityConfig = z.object({
     .min(10, 'must be between 10 and 100000')
     .max(100_000, 'must be between 10 and 100000')
     .default(100),
+  /**
+   * Requests that send mail (register, resendVerification, requestPasswordReset; organization's inviteMember and
+   * resendInvitation) per client IP per hour, one budget for both subgraphs. Organization's slice declares the
+   * same setting (same name, same rule).
+   */
+  MAIL_IP_LIMIT: count()
+    .min(1, 'must be between 1 and 100000')
+    .max(100_000, 'must be between 1 and 100000')
+    .default(30),
 });
 
 /** Every setting identity reads: the common ones and its slice. */

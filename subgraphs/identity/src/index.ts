@@ -21,6 +21,7 @@ import { createIdentityServices } from './services.ts';
 
 export { type IdentityConfig, identityConfig } from './config.ts';
 export { type IdentityKeys, loadIdentityKeys } from './keys.ts';
+export { hashPassword } from './modules/auth/passwords.ts';
 export { loadOrCreateSecretBoxKey, secretBoxKeyFromText } from './modules/mfa/secret-box.ts';
 export { generateTotp } from './modules/mfa/totp.ts';
 export { seedFirstAdmin } from './modules/users/seed.ts';

@@ -11,7 +11,10 @@ import type { IdentityKeys } from './keys.ts';
 import { AccountService } from './modules/account/account.service.ts';
 import { ApiKeysService } from './modules/api-keys/api-keys.service.ts';
 import { AuditLog } from './modules/audit/audit.service.ts';
+import { AttemptThrottle, DEFAULT_ATTEMPT_LIMITS } from './modules/auth/attempt-throttle.ts';
 import { AuthService } from './modules/auth/auth.service.ts';
+import { CurrentPasswordCheck } from './modules/auth/current-password.ts';
+import { DeviceTokens } from './modules/auth/device-tokens.ts';
 import { DEFAULT_THROTTLE, LoginThrottle } from './modules/auth/login-throttle.ts';
 import type { OrganizationDirectory } from './modules/auth/organization-directory.ts';
 import { MfaService } from './modules/mfa/mfa.service.ts';
@@ -47,6 +50,11 @@ export interface IdentityServiceDeps {
   organizations: OrganizationDirectory;
 }
 
+/** Wrong current passwords of a signed-in user before further checks are refused (15 min, doubling). */
+export const CURRENT_PASSWORD_MAX_FAILURES = 5;
+/** Wrong second-factor codes, across MFA challenges, before the second factor is locked (15 min, doubling). */
+export const SECOND_FACTOR_MAX_FAILURES = 10;
+
 export function createIdentityServices(deps: IdentityServiceDeps): IdentityServices {
   const { db, store, config, keys, organizations } = deps;
   const prisma = db.prisma;
@@ -76,7 +84,26 @@ export function createIdentityServices(deps: IdentityServiceDeps): IdentityServi
     config.SMTP_URL ? createSmtpTransport(config.SMTP_URL, config.MAIL_FROM) : null,
     deps.logger.child({ service: 'identity', module: 'mail' }),
   );
-  const mfa = new MfaService({ prisma, credentials, audit, secretBox: createSecretBox(keys.mfaKey), issuer: 'G3D' });
+  const currentPassword = new CurrentPasswordCheck({
+    throttle: new AttemptThrottle(store, 'password-check', {
+      ...DEFAULT_ATTEMPT_LIMITS,
+      maxFailures: CURRENT_PASSWORD_MAX_FAILURES,
+    }),
+    audit,
+  });
+  const mfa = new MfaService({
+    prisma,
+    credentials,
+    audit,
+    secretBox: createSecretBox(keys.mfaKey),
+    issuer: 'G3D',
+    throttle: new AttemptThrottle(store, 'second-factor', {
+      ...DEFAULT_ATTEMPT_LIMITS,
+      maxFailures: SECOND_FACTOR_MAX_FAILURES,
+    }),
+    currentPassword,
+    mailer,
+  });
   const auth = new AuthService({
     users,
     credentials,
@@ -86,6 +113,8 @@ export function createIdentityServices(deps: IdentityServiceDeps): IdentityServi
       maxFailures: config.LOGIN_MAX_FAILURES,
       perIpLimit: config.LOGIN_IP_LIMIT,
     }),
+    devices: new DeviceTokens(keys.signingKey, config.AUTH_ISSUER),
+    currentPassword,
     audit,
     store,
     policy,
@@ -102,6 +131,8 @@ export function createIdentityServices(deps: IdentityServiceDeps): IdentityServi
     store,
     policy,
     appUrl: config.APP_URL,
+    mailIpLimit: config.MAIL_IP_LIMIT,
+    logger: deps.logger.child({ service: 'identity', module: 'registration' }),
   });
   const apiKeys = new ApiKeysService(prisma, store, audit, organizations);
   const account = new AccountService({
@@ -111,6 +142,7 @@ export function createIdentityServices(deps: IdentityServiceDeps): IdentityServi
     sessions,
     audit,
     secondFactor: mfa,
+    currentPassword,
     apiKeys,
   });
   return {

@@ -14,26 +14,42 @@ export interface OrganizationContext extends BaseContext {
   memberCounts: DataLoader<string, { organizationId: string; count: number } | null>;
   /** The first N members of organizations, one loader per page size N. */
   firstMembers: (first: number) => DataLoader<string, Membership[]>;
+  /**
+   * A mutation of this request changed memberships (or an organization): forget what the loaders hold about
+   * them, so later fields of the same request — the mutation's own result, a second mutation — see the change.
+   */
+  changed(change: { userIds?: readonly string[]; organizationId?: string }): void;
 }
 
 export function createOrganizationContext(base: BaseContext, services: OrganizationServices): OrganizationContext {
   const { organizations, memberships } = services.repos;
   const pages = new Map<number, DataLoader<string, Membership[]>>();
+  const organizationsById = oneByKey(
+    (ids: readonly string[]) => organizations.findByIds(ids),
+    (o) => o.id,
+  );
+  const membershipsOfUser = manyByKey(
+    (ids: readonly string[]) => memberships.membershipsOfUsers(ids),
+    (m) => m.userId,
+  );
+  const memberCounts = oneByKey(
+    (ids: readonly string[]) => memberships.memberCounts(ids),
+    (c) => c.organizationId,
+  );
   return {
     ...base,
     services,
-    organizations: oneByKey(
-      (ids) => organizations.findByIds(ids),
-      (o) => o.id,
-    ),
-    membershipsOfUser: manyByKey(
-      (ids) => memberships.membershipsOfUsers(ids),
-      (m) => m.userId,
-    ),
-    memberCounts: oneByKey(
-      (ids) => memberships.memberCounts(ids),
-      (c) => c.organizationId,
-    ),
+    organizations: organizationsById,
+    membershipsOfUser,
+    memberCounts,
+    changed({ userIds = [], organizationId }) {
+      for (const id of userIds) membershipsOfUser.clear(id);
+      if (organizationId) {
+        organizationsById.clear(organizationId);
+        memberCounts.clear(organizationId);
+        for (const page of pages.values()) page.clear(organizationId);
+      }
+    },
     firstMembers: (first) => {
       let loader = pages.get(first);
       if (!loader) {

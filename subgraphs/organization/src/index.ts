@@ -12,6 +12,7 @@ import {
   type SubgraphSchemaDefinition,
 } from '@g3d/kit';
 
+import { organizationConfig } from './config.ts';
 import { createOrganizationContext, type OrganizationContext } from './context.ts';
 import { auditModule } from './modules/audit/audit.module.ts';
 import { invitationsModule } from './modules/invitations/invitations.module.ts';
@@ -30,7 +31,10 @@ export const organizationSchema: SubgraphSchemaDefinition<OrganizationContext> =
   modules: [base, organizationsModule, membershipsModule, invitationsModule, auditModule],
 };
 
+export { type OrganizationConfig, organizationConfig } from './config.ts';
+
 export const service = defineService({
+  config: organizationConfig,
   schema: () => organizationSchema,
   build(context) {
     const { config } = context;
@@ -42,6 +46,7 @@ export const service = defineService({
         smtpUrl: config.SMTP_URL,
         mailFrom: config.MAIL_FROM,
         accessTokenTtlSeconds: config.ACCESS_TOKEN_TTL_SECONDS,
+        mailIpLimit: config.MAIL_IP_LIMIT,
       },
       context.logger.child({ service: 'organization' }),
     );

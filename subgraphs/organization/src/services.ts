@@ -8,6 +8,7 @@ import type { Store } from '@g3d/store';
 import { OrganizationAuditLog } from './modules/audit/organization-audit.ts';
 import { InvitationsRepository } from './modules/invitations/invitations.repository.ts';
 import { InvitationsService } from './modules/invitations/invitations.service.ts';
+import { MailIpLimit } from './modules/invitations/mail-ip-limit.ts';
 import { MembershipsRepository } from './modules/memberships/memberships.repository.ts';
 import { MembershipsService } from './modules/memberships/memberships.service.ts';
 import { UserErasure } from './modules/memberships/user-erasure.ts';
@@ -23,6 +24,8 @@ export interface OrganizationOptions {
   mailFrom?: string | undefined;
   /** How long identity's access tokens live: how long an authorization change must be remembered. */
   accessTokenTtlSeconds: number;
+  /** Requests that send mail per client IP per hour (MAIL_IP_LIMIT, a budget shared with identity). */
+  mailIpLimit: number;
 }
 
 export interface OrganizationServices {
@@ -75,6 +78,7 @@ export function createOrganizationServices(
       audit,
       mailer: new Mailer(db.prisma, transport, logger),
       appUrl: options.appUrl,
+      mailLimit: new MailIpLimit(store, options.mailIpLimit),
     }),
     erasure: new UserErasure({ ...repos, audit, changes }),
     changes,

@@ -5,12 +5,11 @@ import { userErased } from '@g3d/contracts';
 import type { PrismaClient } from '@g3d/db';
 import { forbidden, unauthenticated } from '@g3d/errors';
 import type { EventPublisher } from '@g3d/events';
-import { MAX_SECRET_LENGTH } from '@g3d/kit';
 
 import type { ApiKeysService } from '../api-keys/api-keys.service.ts';
 import type { AuditLog } from '../audit/audit.service.ts';
 import type { SecondFactor } from '../auth/auth.service.ts';
-import { verifyPassword } from '../auth/passwords.ts';
+import type { CurrentPasswordCheck } from '../auth/current-password.ts';
 import type { SessionService } from '../sessions/sessions.service.ts';
 import { readPreferences } from '../users/preferences.ts';
 import type { CredentialsRepository } from '../users/users.repository.ts';
@@ -25,6 +24,7 @@ export class AccountService {
       sessions: SessionService;
       audit: AuditLog;
       secondFactor: SecondFactor;
+      currentPassword: CurrentPasswordCheck;
       apiKeys: ApiKeysService;
     },
   ) {}
@@ -58,9 +58,7 @@ export class AccountService {
   async erase(userId: string, input: { password: string; code?: string | null }, client: ClientInfo): Promise<void> {
     const user = await this.deps.credentials.findById(userId);
     if (!user) throw unauthenticated();
-    if (input.password.length > MAX_SECRET_LENGTH || !(await verifyPassword(user.passwordHash, input.password))) {
-      throw forbidden('The password is wrong');
-    }
+    await this.deps.currentPassword.require(user, input.password, client);
     if (user.mfaEnabled && !(input.code && (await this.deps.secondFactor.verify(userId, input.code, client)))) {
       throw forbidden('A valid TOTP or backup code is required');
     }

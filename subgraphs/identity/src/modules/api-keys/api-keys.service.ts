@@ -1,6 +1,7 @@
 // API keys for machine clients: `g3d_<prefix>_<secret>`. The prefix (48 random bits, hex) finds the row; the
 // secret (256 bits) is stored as SHA-256 and compared in constant time. A key acts with its own scopes only
-// (never its creator's platform roles), and is refused once revoked or expired.
+// (never its creator's platform roles), in the organization it was created in only, and is refused once revoked
+// or expired. What a key may read with which scope: README, Security model.
 import { randomBytes } from 'node:crypto';
 
 import {
@@ -14,7 +15,7 @@ import {
   type VerifiedApiKey,
 } from '@g3d/auth';
 import type { PrismaClient } from '@g3d/db';
-import { badUserInput, forbidden } from '@g3d/errors';
+import { AppError, badUserInput } from '@g3d/errors';
 import { isUuid } from '@g3d/kit';
 import type { Store } from '@g3d/store';
 
@@ -47,7 +48,14 @@ export class ApiKeysService {
     for (const scope of scopes) {
       if (!SCOPE_FORMAT.test(scope)) throw badUserInput(`Invalid scope: ${scope.slice(0, 64)}`, 'scopes');
       // A key can never do more than the person creating it.
-      if (!caller.scopes.includes(scope)) throw forbidden(`You do not hold the scope ${scope}`);
+      if (!caller.scopes.includes(scope)) {
+        throw new AppError(
+          'FORBIDDEN',
+          `You do not hold the scope ${scope.slice(0, 64)} in your current organization (a key acts in the ` +
+            'organization of the token creating it: switchOrganization(organizationId) first for another)',
+          { reason: 'MISSING_SCOPE', scope: scope.slice(0, 64) },
+        );
+      }
     }
     if (input.expiresAt) {
       const at = input.expiresAt.getTime();
@@ -108,7 +116,7 @@ export class ApiKeysService {
     const [, prefix, secret] = match as unknown as [string, string, string];
     const key = await this.prisma.apiKey.findUnique({
       where: { prefix },
-      include: { user: { select: { erasedAt: true } } },
+      include: { user: { select: { erasedAt: true, mfaEnabled: true } } },
     });
     if (!key || !equalHashes(key.secretHash, sha256(secret))) return null;
     if (key.revokedAt || key.user.erasedAt || (key.expiresAt && key.expiresAt.getTime() <= Date.now())) return null;
@@ -117,7 +125,8 @@ export class ApiKeysService {
       await this.prisma.apiKey.update({ where: { id: key.id }, data: { lastUsedAt: new Date() } });
     }
     // A key never does more than its owner may do now: its scopes meet the owner's current ones in the key's
-    // organization (none when they have left it).
+    // organization (none when they have left it), and it acts in that organization only (organizationId). When
+    // the organization enforces MFA and the owner has none, every subgraph refuses the key (MFA_REQUIRED).
     const membership = key.organizationId
       ? (await this.organizations.membershipsOf(key.userId)).find((m) => m.organizationId === key.organizationId)
       : undefined;
@@ -133,7 +142,7 @@ export class ApiKeysService {
         roles: [],
         scopes,
         email: null,
-        mfaSetupRequired: false,
+        mfaSetupRequired: (membership?.enforceMfa ?? false) && !key.user.mfaEnabled,
       },
     };
   }

@@ -1,5 +1,5 @@
-// The security audit log: the caller's own events, and every account's for platform administrators.
-import { isAuthenticated, isPlatformAdmin } from '@g3d/auth';
+// The security audit log: the signed-in person's own events, and every account's for platform administrators.
+import { isAuthenticated, isPlatformAdmin, isSignedInUser } from '@g3d/auth';
 import { defineModule, loadSdl, pageSize } from '@g3d/kit';
 
 import { type IdentityContext, requireUser } from '../../context.ts';
@@ -15,7 +15,8 @@ export const auditModule = defineModule<IdentityContext>({
   name: 'audit',
   typeDefs: loadSdl(import.meta.url, './schema.graphql'),
   rules: {
-    Query: { myAuditEvents: isAuthenticated, auditEvents: isPlatformAdmin },
+    // A person's security events (sign-ins, addresses, devices) are theirs: never an API key's to read.
+    Query: { myAuditEvents: isSignedInUser, auditEvents: isPlatformAdmin },
     AuditEvent: isAuthenticated,
     AuditEventPage: isAuthenticated,
   },

@@ -5,9 +5,10 @@ import { defineModule, loadSdl } from '@g3d/kit';
 
 import { type IdentityContext, requireUser } from '../../context.ts';
 import type { IssuedTokens } from '../sessions/sessions.service.ts';
+import type { LoginInput } from './auth.service.ts';
 
 /** Remembers who signed in with this request, so the tokens' `user` shows them their own fields. */
-const signIn = (ctx: IdentityContext, tokens: IssuedTokens) => {
+const signIn = <T extends IssuedTokens>(ctx: IdentityContext, tokens: T): T => {
   ctx.signedIn.userId = tokens.user.id;
   return tokens;
 };
@@ -36,7 +37,7 @@ export const authModule = defineModule<IdentityContext>({
   },
   resolvers: {
     Mutation: {
-      login: async (_p, { input }: { input: { email: string; password: string } }, ctx) =>
+      login: async (_p, { input }: { input: LoginInput }, ctx) =>
         signIn(ctx, await ctx.services.auth.login(input, ctx.client)),
       loginWithMfa: async (_p, { input }: { input: { mfaToken: string; code: string } }, ctx) =>
         signIn(ctx, await ctx.services.auth.loginWithMfa(input, ctx.client)),

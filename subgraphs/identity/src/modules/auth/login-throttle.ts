@@ -1,10 +1,15 @@
-// Brute-force protection that cannot be raced. Each login attempt first takes a ticket with an atomic
-// increment in the shared store, before the password is checked: tickets count attempts in flight plus
-// failures, so of 100 concurrent attempts only `maxFailures` reach the password check. Successful attempts give
-// their ticket back (a burst of correct logins never locks an account); failures keep it. Keys are by email whether or not
-// the account exists, so locking reveals nothing. Locks grow (15 min, 30, 60 … up to 24 h), keeping failures
-// far below ASVS's 100 per hour. A per-IP window throttles one client trying many accounts.
+// Brute-force protection of logins that cannot be raced (the ticket pattern of attempt-throttle.ts): each login
+// attempt takes a ticket in the shared store before the password is checked. Keys are by email whether or not
+// the account exists, so locking reveals nothing. Locks grow (15 min, 30, 60 … up to 24 h), keeping failures far
+// below ASVS's 100 per hour. A per-IP window throttles one client trying many accounts.
+//
+// Smart lockout: a client that signed in to the account before presents its device token (device-tokens.ts).
+// Its attempts are counted under that device, with their own limit, and ignore the account-wide lock that
+// failures from unfamiliar clients caused: anyone can still lock the account against the world, but not against
+// its owner's own devices. A familiar device's own failures lock that device.
 import type { AtomicStep, Store } from '@g3d/store';
+
+import { AttemptThrottle } from './attempt-throttle.ts';
 
 export interface ThrottleSettings {
   maxFailures: number;
@@ -27,75 +32,64 @@ export const DEFAULT_THROTTLE: ThrottleSettings = {
 export type Ticket = { ok: true } | { ok: false; reason: 'account_locked' | 'ip_throttled'; retryAfterSeconds: number };
 
 export class LoginThrottle {
+  /** Attempts from unfamiliar clients, per email (`login:tickets:<email>`, …). */
+  private readonly accounts: AttemptThrottle;
+  /** Attempts from a familiar device, per device (`login-device:tickets:<device id>`, …). */
+  private readonly devices: AttemptThrottle;
+
   constructor(
     private readonly store: Store,
     private readonly settings: ThrottleSettings = DEFAULT_THROTTLE,
-  ) {}
-
-  private keys(email: string) {
-    return {
-      // Attempts in flight plus failures in the window: the ticket counter that cannot be raced.
-      tickets: `login:tickets:${email}`,
-      failures: `login:failures:${email}`,
-      lock: `login:lock:${email}`,
-      level: `login:lock-level:${email}`,
+  ) {
+    const limits = {
+      maxFailures: settings.maxFailures,
+      windowMs: settings.windowMs,
+      baseLockMs: settings.baseLockMs,
+      maxLockMs: settings.maxLockMs,
     };
+    this.accounts = new AttemptThrottle(store, 'login', limits);
+    this.devices = new AttemptThrottle(store, 'login-device', limits);
   }
 
-  /** Takes a ticket for one attempt; call before checking the password, then `failed` or `succeeded`. */
-  async begin(email: string, ip: string): Promise<Ticket> {
-    const keys = this.keys(email);
+  private subject(email: string, deviceId?: string | null) {
+    return deviceId ? { throttle: this.devices, key: deviceId } : { throttle: this.accounts, key: email };
+  }
+
+  /**
+   * Takes a ticket for one attempt; call before checking the password, then `failed` or `succeeded` with the
+   * same arguments. `deviceId`: the attempt comes from a familiar device of this account.
+   */
+  async begin(email: string, ip: string, deviceId?: string | null): Promise<Ticket> {
+    const { throttle, key } = this.subject(email, deviceId);
     // One atomic store call: the per-IP window, the lock, then the ticket. As many attempts already in flight
     // or failed as may ever fail refuse this one without checking the password, and give the ticket back.
-    const steps: AtomicStep[] = [
-      { absent: keys.lock },
-      { incr: keys.tickets, ttlMs: this.settings.windowMs, max: this.settings.maxFailures, undo: true },
-    ];
+    const steps: AtomicStep[] = throttle.ticketSteps(key);
     if (ip)
       steps.unshift({ incr: `login:ip:${ip}`, ttlMs: this.settings.perIpWindowMs, max: this.settings.perIpLimit });
     const { refused } = await this.store.atomic(steps);
     if (!refused) return { ok: true };
-    const step = steps[refused.step] as AtomicStep;
-    if ('absent' in step) {
-      return {
-        ok: false,
-        reason: 'account_locked',
-        retryAfterSeconds: Math.ceil((refused.ttlMs ?? this.settings.baseLockMs) / 1000),
-      };
-    }
     if (ip && refused.step === 0) {
       const ttl = refused.ttlMs ?? this.settings.perIpWindowMs;
       return { ok: false, reason: 'ip_throttled', retryAfterSeconds: Math.ceil(ttl / 1000) };
     }
-    return { ok: false, reason: 'account_locked', retryAfterSeconds: Math.ceil(this.settings.windowMs / 60_000) * 60 };
+    const step = steps[refused.step] as AtomicStep;
+    return { ok: false, reason: 'account_locked', retryAfterSeconds: throttle.retryAfterSeconds(step, refused.ttlMs) };
   }
 
   /**
    * A wrong password. The ticket stays taken (it is now a failure). The failure that reaches the limit locks
-   * the address — for 15 min, doubling with each lock in the last 24 h; `lockedNow` is true for exactly one
-   * caller, so the lock is audited once.
+   * the address (or the device) — for 15 min, doubling with each lock in the last 24 h; `lockedNow` is true for
+   * exactly one caller, so the lock is audited once.
    */
-  async failed(email: string): Promise<{ lockedNow: boolean }> {
-    const keys = this.keys(email);
-    const failures = await this.store.incr(keys.failures, { ttlMs: this.settings.windowMs });
-    if (failures < this.settings.maxFailures) return { lockedNow: false };
-    if (!(await this.store.setIfAbsent(keys.lock, '1', { ttlMs: this.settings.baseLockMs })))
-      return { lockedNow: false };
-    const level = await this.store.incr(keys.level, { ttlMs: this.settings.maxLockMs });
-    const lockMs = Math.min(this.settings.baseLockMs * 2 ** (level - 1), this.settings.maxLockMs);
-    if (lockMs !== this.settings.baseLockMs) await this.store.set(keys.lock, '1', { ttlMs: lockMs });
-    return { lockedNow: true };
+  async failed(email: string, deviceId?: string | null): Promise<{ lockedNow: boolean }> {
+    const { throttle, key } = this.subject(email, deviceId);
+    const { lockedNow } = await throttle.failed(key);
+    return { lockedNow };
   }
 
   /** A correct password: the failures are forgiven and their tickets, with this attempt's, given back. */
-  async succeeded(email: string): Promise<void> {
-    const keys = this.keys(email);
-    // One round trip when there were no failures (the usual case), a second to give their tickets back.
-    // The window's ttl goes with the give-back: should the tickets key have expired while this attempt was in
-    // flight, the give-back recreates it (at -1) and it must expire like any window, not stay forever.
-    const ttlMs = this.settings.windowMs;
-    const { values } = await this.store.atomic([{ take: keys.failures }, { incr: keys.tickets, by: -1, ttlMs }]);
-    const recorded = Number(values[0] ?? 0);
-    if (recorded !== 0) await this.store.incr(keys.tickets, { by: -recorded, ttlMs });
+  async succeeded(email: string, deviceId?: string | null): Promise<void> {
+    const { throttle, key } = this.subject(email, deviceId);
+    await throttle.succeeded(key);
   }
 }

@@ -1,7 +1,7 @@
 // Plain-text account mails. Links (with their single-use tokens) are built by the caller; these only word the mail.
 import { checkLink, type MailMessage, plural, PRODUCT, SIGNATURE } from '@g3d/mail';
 
-export type MailKind = 'verify_email' | 'email_exists' | 'reset_password' | 'password_changed';
+export type MailKind = 'verify_email' | 'email_exists' | 'reset_password' | 'password_changed' | 'mfa_locked';
 
 export type AccountMail = MailMessage & { kind: MailKind };
 
@@ -87,6 +87,28 @@ export function passwordChangedMail({ to }: { to: string }): AccountMail {
       `If you did this, there is nothing else to do.\n\n` +
       `If you did not, someone else may have access to your account: reset your password right away ` +
       `with "Forgot password" on the sign-in page, and contact support.` +
+      SIGNATURE,
+  };
+}
+
+/** Too many wrong second-factor codes: whoever entered them knew the password (mfa.service.ts). */
+export function secondFactorLockedMail({
+  to,
+  lockedForMinutes,
+}: {
+  to: string;
+  lockedForMinutes: number;
+}): AccountMail {
+  return {
+    kind: 'mfa_locked',
+    to,
+    subject: `Two-factor sign-in to your ${PRODUCT} account is locked`,
+    text:
+      `Hello,\n\n` +
+      `Too many wrong two-factor codes were entered for your ${PRODUCT} account, so two-factor sign-in is locked ` +
+      `for ${plural(lockedForMinutes, 'minute')}. Even the right code is refused until then.\n\n` +
+      `Codes are only asked for after the right password. If this was not you, someone knows your password: ` +
+      `change it right away (or choose a new one with "Forgot password" on the sign-in page), and contact support.` +
       SIGNATURE,
   };
 }

@@ -1,14 +1,22 @@
 // TOTP second factor (RFC 6238) with backup codes. The secret is encrypted at rest (secret-box, bound to the
 // user id); a code is accepted once per time step, enforced by an atomic compare-and-set in the database.
+// Every code check (login, regenerating backup codes, turning MFA off, erasure) goes through `verify`, which counts
+// wrong codes per account across MFA challenges (attempt-throttle.ts): after 10 the second factor is locked —
+// 15 min, doubling with each lock up to 24 h — even the right code is refused (RATE_LIMITED, reason
+// SECOND_FACTOR_LOCKED), the lock is audited (`mfa.locked`) and the owner gets a mail: whoever is guessing knows
+// the password.
 import type { ClientInfo } from '@g3d/auth';
 import type { PrismaClient } from '@g3d/db';
-import { badUserInput, conflict, forbidden, unauthenticated } from '@g3d/errors';
-import { cleanSecret, MAX_SECRET_LENGTH } from '@g3d/kit';
+import { AppError, badUserInput, conflict, forbidden, unauthenticated } from '@g3d/errors';
+import { cleanSecret } from '@g3d/kit';
+import type { Mailer } from '@g3d/mail';
 
 import type { AuditLog } from '../audit/audit.service.ts';
+import type { AttemptThrottle } from '../auth/attempt-throttle.ts';
 import type { SecondFactor } from '../auth/auth.service.ts';
-import { verifyPassword } from '../auth/passwords.ts';
-import type { CredentialsRepository } from '../users/users.repository.ts';
+import type { CurrentPasswordCheck } from '../auth/current-password.ts';
+import { secondFactorLockedMail } from '../mail/templates.ts';
+import type { CredentialsRepository, UserCredentials } from '../users/users.repository.ts';
 import { generateBackupCodes, hashBackupCode, normalizeBackupCode } from './backup-codes.ts';
 import type { SecretBox } from './secret-box.ts';
 import { generateTotpSecret, otpauthUri, qrCodeDataUrl, verifyTotp } from './totp.ts';
@@ -23,13 +31,17 @@ export class MfaService implements SecondFactor {
       audit: AuditLog;
       secretBox: SecretBox;
       issuer: string;
+      /** Wrong codes per user id, across challenges (namespace `second-factor`). */
+      throttle: AttemptThrottle;
+      currentPassword: CurrentPasswordCheck;
+      mailer: Mailer;
     },
   ) {}
 
   async beginEnrollment(userId: string, password: string, client: ClientInfo) {
     const user = await this.deps.credentials.findById(userId);
     if (!user) throw unauthenticated();
-    await this.requirePassword(user.passwordHash, password);
+    await this.deps.currentPassword.require(user, password, client);
     if (user.mfaEnabled) throw conflict('MFA is already enabled; disable it first to enrol a new device');
     const secret = generateTotpSecret();
     await this.deps.prisma.user.update({
@@ -61,12 +73,43 @@ export class MfaService implements SecondFactor {
     return { codes };
   }
 
-  /** The second factor at login (and for sensitive changes): a TOTP code or an unused backup code. */
+  /**
+   * The second factor at login (and for sensitive changes): a TOTP code or an unused backup code. The one place
+   * codes are checked, so the one place they are counted.
+   */
   async verify(userId: string, rawCode: string, client: ClientInfo): Promise<boolean> {
     const code = rawCode.trim();
     const user = await this.deps.credentials.findById(userId);
     if (!user?.mfaEnabled || !user.mfaSecret) return false;
-    if (TOTP_CODE.test(code)) return this.checkTotp(userId, user.mfaSecret, user.mfaLastTimeStep, code, client);
+    const { throttle } = this.deps;
+    const ticket = await throttle.begin(userId);
+    if (!ticket.ok) {
+      throw new AppError('RATE_LIMITED', 'Too many wrong codes: the second factor is locked; try again later', {
+        reason: 'SECOND_FACTOR_LOCKED',
+        retryAfterSeconds: ticket.retryAfterSeconds,
+      });
+    }
+    if (await this.check(user, user.mfaSecret, code, client)) {
+      await throttle.succeeded(userId);
+      return true;
+    }
+    const { lockedNow, lockMs } = await throttle.failed(userId);
+    if (lockedNow) {
+      const minutes = Math.round(lockMs / 60_000);
+      await this.deps.audit.record({
+        type: 'mfa.locked',
+        userId,
+        client,
+        metadata: { failures: throttle.limits.maxFailures, lockedForSeconds: Math.round(lockMs / 1000) },
+      });
+      await this.deps.mailer.send(secondFactorLockedMail({ to: user.email, lockedForMinutes: minutes }));
+    }
+    return false;
+  }
+
+  private async check(user: UserCredentials, sealed: string, code: string, client: ClientInfo): Promise<boolean> {
+    const userId = user.id;
+    if (TOTP_CODE.test(code)) return this.checkTotp(userId, sealed, user.mfaLastTimeStep, code, client);
     const normalized = normalizeBackupCode(code);
     if (!normalized) {
       await this.deps.audit.record({ type: 'mfa.code_rejected', userId, client });
@@ -102,7 +145,7 @@ export class MfaService implements SecondFactor {
     const user = await this.deps.credentials.findById(userId);
     if (!user) throw unauthenticated();
     if (!user.mfaEnabled) throw conflict('MFA is not enabled');
-    await this.requirePassword(user.passwordHash, password);
+    await this.deps.currentPassword.require(user, password, client);
     if (!(await this.verify(userId, cleanSecret(code, 'code'), client))) throw forbidden('Invalid code');
     await this.deps.prisma.$transaction(async (tx) => {
       await tx.user.update({
@@ -112,16 +155,6 @@ export class MfaService implements SecondFactor {
       await tx.backupCode.deleteMany({ where: { userId } });
       await this.deps.audit.record({ type: 'mfa.disabled', userId, client }, tx);
     });
-  }
-
-  private async requirePassword(passwordHash: string, password: string) {
-    if (
-      password.length === 0 ||
-      password.length > MAX_SECRET_LENGTH ||
-      !(await verifyPassword(passwordHash, password))
-    ) {
-      throw forbidden('The password is wrong');
-    }
   }
 
   /** Verifies a TOTP code and claims its time step; a valid code whose step was already used is a replay. */

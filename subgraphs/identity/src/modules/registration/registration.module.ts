@@ -40,7 +40,7 @@ export const registrationModule = defineModule<IdentityContext>({
         return true;
       },
       resendVerification: async (_p, { email }: { email: string }, ctx) => {
-        await ctx.services.registration.resendVerification(email);
+        await ctx.services.registration.resendVerification(email, ctx.client);
         return true;
       },
       requestPasswordReset: async (_p, { email }: { email: string }, ctx) => {

@@ -1,11 +1,17 @@
 // Registration with email verification, and password reset. Neither flow reveals whether an address has an
-// account: the answer is the same, and an existing address gets a notice mail instead of a new account.
-import { type ClientInfo, randomSecret, sha256 } from '@g3d/auth';
+// account: the answer is the same, and an existing address gets a notice mail instead of a new account. Nor does
+// the time of the answer: requestPasswordReset and resendVerification answer no sooner than a floor well above
+// their work, and queue their mail in the outbox (durable, in the transaction of the token) to be sent after the
+// answer, so an SMTP exchange never shows in it. Every request that sends mail is limited per address and per
+// client IP (MAIL_IP_LIMIT, shared with organization's invitations).
+import { setTimeout as sleep } from 'node:timers/promises';
+
+import { type ClientInfo, MAIL_IP_WINDOW_MS, mailRequestsFromIpKey, randomSecret, sha256 } from '@g3d/auth';
 import type { Db, PrismaClient, Tx } from '@g3d/db';
 import { AppError, badUserInput } from '@g3d/errors';
-import { cleanSecret, normalizeEmail } from '@g3d/kit';
-import type { Mailer } from '@g3d/mail';
-import type { Store } from '@g3d/store';
+import { cleanSecret, type Logger, normalizeEmail } from '@g3d/kit';
+import type { Mailer, OutgoingMail } from '@g3d/mail';
+import type { AtomicStep, Store } from '@g3d/store';
 
 import type { AuditLog } from '../audit/audit.service.ts';
 import { hashPassword } from '../auth/passwords.ts';
@@ -24,6 +30,19 @@ const VERIFY_TTL_MS = 24 * 60 * 60_000;
 const RESET_TTL_MS = 30 * 60_000;
 /** Mails per address per hour (resend, reset): enough for a person, useless for flooding. */
 const MAILS_PER_HOUR = 3;
+const MAIL_WINDOW_MS = 60 * 60_000;
+/**
+ * requestPasswordReset and resendVerification answer no sooner than this after their limits passed, whether or
+ * not the address has an account: their work (a lookup; for a known address a token, an audit row and a queued
+ * mail in one transaction) takes a few to a few tens of milliseconds.
+ */
+export const MAIL_ANSWER_FLOOR_MS = 150;
+
+/** Runs `work` and answers no sooner than `floorMs` from now (a failure answers at once: it reveals nothing). */
+async function notBefore<T>(floorMs: number, work: () => Promise<T>): Promise<T> {
+  const [result] = await Promise.all([work(), sleep(floorMs)]);
+  return result;
+}
 
 export const REGISTRATION_MESSAGE =
   'Thanks! If this address can be registered, a confirmation link is on its way. Check your inbox.';
@@ -53,6 +72,9 @@ export class RegistrationService {
       policy: PasswordPolicy;
       /** Base URL of the web app that handles /verify-email and /reset-password links. */
       appUrl: string;
+      /** Requests that send mail per client IP per hour (MAIL_IP_LIMIT). */
+      mailIpLimit: number;
+      logger: Logger;
     },
   ) {}
 
@@ -66,7 +88,7 @@ export class RegistrationService {
     if (!input.acceptPrivacyPolicy) throw badUserInput('The privacy policy must be accepted', 'acceptPrivacyPolicy');
     const problem = this.deps.policy.check(input.password, { email, names: [firstName, lastName, displayName] });
     if (problem) throw badUserInput(problem.message, 'password');
-    await this.limitMails(`register:${email}`);
+    await this.limitMails(`register:${email}`, client.ip);
     // Hash before looking the address up: both paths cost the same time.
     const passwordHash = await hashPassword(input.password);
     const now = new Date();
@@ -122,27 +144,41 @@ export class RegistrationService {
     if (!userId) throw badUserInput('Invalid or expired verification link', 'token');
   }
 
-  async resendVerification(rawEmail: string): Promise<void> {
+  async resendVerification(rawEmail: string, client: ClientInfo): Promise<void> {
     const email = normalizeEmail(rawEmail);
-    await this.limitMails(`resend:${email}`);
-    const user = await this.deps.users.findByEmail(email);
-    if (!user || user.emailVerified) return;
-    const token = await this.createToken(user.id, 'verify_email', VERIFY_TTL_MS);
-    await this.deps.mailer.send(
-      verifyEmailMail({ to: email, link: this.link('verify-email', token), expiresInHours: 24 }),
-    );
+    await this.limitMails(`resend:${email}`, client.ip);
+    const mail = await notBefore(MAIL_ANSWER_FLOOR_MS, async () => {
+      const user = await this.deps.users.findByEmail(email);
+      if (!user || user.emailVerified) return null;
+      return this.deps.prisma.$transaction(async (tx) => {
+        const token = await this.createToken(user.id, 'verify_email', VERIFY_TTL_MS, tx);
+        const message = verifyEmailMail({ to: email, link: this.link('verify-email', token), expiresInHours: 24 });
+        await this.deps.mailer.enqueue(tx, message);
+        return message;
+      });
+    });
+    if (mail) this.sendQueued(mail);
   }
 
   async requestPasswordReset(rawEmail: string, client: ClientInfo): Promise<void> {
     const email = normalizeEmail(rawEmail);
-    await this.limitMails(`reset:${email}`);
-    const user = await this.deps.users.findByEmail(email);
-    if (!user) return;
-    const token = await this.createToken(user.id, 'reset_password', RESET_TTL_MS);
-    await this.deps.audit.record({ type: 'password.reset_requested', userId: user.id, client });
-    await this.deps.mailer.send(
-      resetPasswordMail({ to: email, link: this.link('reset-password', token), expiresInMinutes: 30 }),
-    );
+    await this.limitMails(`reset:${email}`, client.ip);
+    const mail = await notBefore(MAIL_ANSWER_FLOOR_MS, async () => {
+      const user = await this.deps.users.findByEmail(email);
+      if (!user) return null;
+      return this.deps.prisma.$transaction(async (tx) => {
+        const token = await this.createToken(user.id, 'reset_password', RESET_TTL_MS, tx);
+        await this.deps.audit.record({ type: 'password.reset_requested', userId: user.id, client }, tx);
+        const message = resetPasswordMail({
+          to: email,
+          link: this.link('reset-password', token),
+          expiresInMinutes: 30,
+        });
+        await this.deps.mailer.enqueue(tx, message);
+        return message;
+      });
+    });
+    if (mail) this.sendQueued(mail);
   }
 
   async resetPassword(input: { token: string; newPassword: string }, client: ClientInfo): Promise<void> {
@@ -151,21 +187,41 @@ export class RegistrationService {
       where: { tokenHash: sha256(token) },
       include: { user: { select: { email: true, firstName: true, lastName: true, displayName: true } } },
     });
-    // Check the new password before spending the token, so a weak choice does not burn the link.
-    if (tokenRow) {
-      const { email, firstName, lastName, displayName } = tokenRow.user;
-      const problem = this.deps.policy.check(input.newPassword, { email, names: [firstName, lastName, displayName] });
-      if (problem) throw badUserInput(problem.message, 'newPassword');
-    }
+    // The token first: an unknown, spent, expired or foreign token is refused before any hashing (argon2 costs
+    // tens of milliseconds of CPU; anonymous callers must not be able to buy it).
+    if (!usable(tokenRow, 'reset_password')) throw invalidResetLink();
+    // Then the new password, before spending the token, so a weak choice does not burn the link.
+    const { email, firstName, lastName, displayName } = tokenRow.user;
+    const problem = this.deps.policy.check(input.newPassword, { email, names: [firstName, lastName, displayName] });
+    if (problem) throw badUserInput(problem.message, 'newPassword');
     const passwordHash = await hashPassword(input.newPassword);
+    // Spent atomically: of concurrent resets with one token, one wins.
     const userId = await this.consumeToken(token, 'reset_password', async (tx, id) => {
       await tx.user.update({ where: { id }, data: { passwordHash, passwordChangedAt: new Date() } });
       await this.deps.audit.record({ type: 'password.reset', userId: id, client }, tx);
     });
-    if (!userId) throw badUserInput('Invalid or expired reset link', 'token');
+    if (!userId) throw invalidResetLink();
     await this.deps.sessions.revokeAll(userId, 'password_reset');
     const user = await this.deps.users.findById(userId);
     if (user) await this.deps.mailer.send(passwordChangedMail({ to: user.email }));
+  }
+
+  /**
+   * After the answer: with SMTP, sends the mail just queued (and anything else pending: the retry job's batch,
+   * claimed so no replica sends one twice); without, it stays in the outbox, the development mailbox.
+   */
+  private sendQueued(mail: OutgoingMail): void {
+    const { mailer, logger } = this.deps;
+    if (!mailer.hasTransport) {
+      logger.info(
+        { to: mail.to, subject: mail.subject, text: mail.text },
+        'mail (no SMTP configured: kept in the outbox)',
+      );
+      return;
+    }
+    void mailer.retryPending().catch((error: unknown) => {
+      logger.warn({ err: error }, 'sending queued mail failed; the retry job will');
+    });
   }
 
   private async createToken(userId: string, purpose: Purpose, ttlMs: number, db: Db = this.deps.prisma) {
@@ -188,7 +244,7 @@ export class RegistrationService {
     const tokenHash = sha256(token);
     return this.deps.prisma.$transaction(async (tx) => {
       const row = await tx.userToken.findUnique({ where: { tokenHash } });
-      if (!row || row.purpose !== purpose || row.usedAt || row.expiresAt.getTime() <= Date.now()) return null;
+      if (!usable(row, purpose)) return null;
       const spent = await tx.userToken.updateMany({
         where: { id: row.id, usedAt: null },
         data: { usedAt: new Date() },
@@ -199,14 +255,25 @@ export class RegistrationService {
     });
   }
 
-  private async limitMails(key: string): Promise<void> {
-    const count = await this.deps.store.incr(`mail-limit:${key}`, { ttlMs: 60 * 60_000 });
-    if (count > MAILS_PER_HOUR) {
-      const ttl = (await this.deps.store.ttl(`mail-limit:${key}`)) ?? 3_600_000;
-      throw new AppError('RATE_LIMITED', 'Too many mails requested for this address; try again later', {
-        retryAfterSeconds: Math.ceil(ttl / 1000),
+  /** One atomic store call: the client IP's hourly budget (when the gateway told the IP), then the address's. */
+  private async limitMails(key: string, ip: string): Promise<void> {
+    const steps: AtomicStep[] = [{ incr: `mail-limit:${key}`, ttlMs: MAIL_WINDOW_MS, max: MAILS_PER_HOUR }];
+    if (ip) {
+      const perIp = { incr: mailRequestsFromIpKey(ip), ttlMs: MAIL_IP_WINDOW_MS, max: this.deps.mailIpLimit };
+      steps.unshift({ ...perIp, undo: true });
+    }
+    const { refused } = await this.deps.store.atomic(steps);
+    if (!refused) return;
+    const retryAfterSeconds = Math.max(1, Math.ceil((refused.ttlMs ?? MAIL_WINDOW_MS) / 1000));
+    if (ip && refused.step === 0) {
+      throw new AppError('RATE_LIMITED', 'Too many requests sending mail from your network; try again later', {
+        reason: 'MAIL_IP_LIMIT',
+        retryAfterSeconds,
       });
     }
+    throw new AppError('RATE_LIMITED', 'Too many mails requested for this address; try again later', {
+      retryAfterSeconds,
+    });
   }
 
   private link(path: string, token?: string): string {
@@ -215,3 +282,13 @@ export class RegistrationService {
     return url.toString();
   }
 }
+
+/** A link token that can still be spent for `purpose`. */
+function usable<T extends { purpose: string; usedAt: Date | null; expiresAt: Date }>(
+  row: T | null,
+  purpose: Purpose,
+): row is T {
+  return row !== null && row.purpose === purpose && !row.usedAt && row.expiresAt.getTime() > Date.now();
+}
+
+const invalidResetLink = () => badUserInput('Invalid or expired reset link', 'token');

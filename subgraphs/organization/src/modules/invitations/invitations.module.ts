@@ -35,14 +35,20 @@ export const invitationsModule = defineModule<OrganizationContext>({
     Mutation: {
       inviteMember: async (_p, { input }: InviteArgs, ctx) => {
         await requireVisible(ctx, input.organizationId);
-        return ctx.services.invitations.invite(actorOf(ctx), input);
+        return ctx.services.invitations.invite(actorOf(ctx), input, ctx.client);
       },
       resendInvitation: (_p, { id }: { id: string }, ctx) =>
-        ctx.services.invitations.resend(actorOf(ctx), requireInvitationId(id)),
+        ctx.services.invitations.resend(actorOf(ctx), requireInvitationId(id), ctx.client),
       revokeInvitation: (_p, { id }: { id: string }, ctx) =>
         ctx.services.invitations.revoke(actorOf(ctx), requireInvitationId(id)),
-      acceptInvitation: (_p, { token }: { token: string }, ctx) =>
-        ctx.services.invitations.accept({ userId: callerId(ctx), email: ctx.caller.email }, token),
+      acceptInvitation: async (_p, { token }: { token: string }, ctx) => {
+        const membership = await ctx.services.invitations.accept(
+          { userId: callerId(ctx), email: ctx.caller.email },
+          token,
+        );
+        ctx.changed({ userIds: [callerId(ctx)], organizationId: membership.organizationId });
+        return membership;
+      },
     },
     Organization: {
       invitations: (org: Organization, args: { status: InvitationStatus; first?: number | null }, ctx) =>

@@ -15,6 +15,7 @@ import { domainAllowed, readSettings } from '../organizations/organization-input
 import type { OrganizationLock } from '../organizations/organization-lock.ts';
 import { invitationMail } from './invitation-mail.ts';
 import type { InvitationsRepository, InvitationStatus } from './invitations.repository.ts';
+import type { MailIpLimit } from './mail-ip-limit.ts';
 
 export const INVITATION_TTL_DAYS = 7;
 const INVITATION_TTL_MS = INVITATION_TTL_DAYS * 24 * 3600 * 1000;
@@ -47,6 +48,13 @@ export interface InvitationsDeps {
   mailer: Mailer;
   /** Base URL of the web app: invitation links point there. */
   appUrl: string;
+  /** Invitations send mail: counted per client IP with identity's mail requests (MAIL_IP_LIMIT). */
+  mailLimit: MailIpLimit;
+}
+
+/** Where a request comes from, as the gateway saw it ('' when unknown: no per-IP limit). */
+export interface RequestOrigin {
+  ip: string;
 }
 
 export class InvitationsService {
@@ -56,10 +64,15 @@ export class InvitationsService {
    * Owners and admins invite with any roles (only owners invite owners); when the organization allows user
    * invites, any member may invite with the member role.
    */
-  async invite(actor: Actor, input: { organizationId: string; email: string; roles?: string[] | null }) {
+  async invite(
+    actor: Actor,
+    input: { organizationId: string; email: string; roles?: string[] | null },
+    origin: RequestOrigin,
+  ) {
     const { lock, invitations, audit } = this.deps;
     const email = normalizeEmail(input.email);
     const roles = cleanRoles(input.roles ?? ['member']);
+    await this.deps.mailLimit.take(origin.ip);
     const token = newToken();
     const { invitation, organizationName } = await lock.run(input.organizationId, async (tx, members, organization) => {
       const self = members.find((m) => m.userId === actor.userId);
@@ -98,7 +111,8 @@ export class InvitationsService {
   }
 
   /** A new token and a new 7 days for a pending invitation; the old link stops working. */
-  async resend(actor: Actor, invitationId: string) {
+  async resend(actor: Actor, invitationId: string, origin: RequestOrigin) {
+    await this.deps.mailLimit.take(origin.ip);
     const token = newToken();
     const { invitation, organizationName } = await this.change(actor, invitationId, async (tx, current, org) => {
       if (invitationStatus(current) === 'ACCEPTED' || current.revokedAt)

@@ -1,7 +1,7 @@
 // Memberships: an organization's members, the member-level mutations, and User.organizations / User.memberships.
-import { isAuthenticated, isPlatformAdmin, isSelf, isSignedInUser, or } from '@g3d/auth';
+import { hasScopes, isAuthenticated, isPlatformAdmin, isSignedInUser, or, PLATFORM_SCOPES, rule } from '@g3d/auth';
 import type { Membership, Organization } from '@g3d/db';
-import { badUserInput, notFound } from '@g3d/errors';
+import { AppError, badUserInput, forbidden, notFound, unauthenticated } from '@g3d/errors';
 import { defineModule, isUuid, loadSdl, pageSize } from '@g3d/kit';
 
 import type { OrganizationContext } from '../../context.ts';
@@ -15,7 +15,26 @@ const requireUserId = (userId: string) => {
   return userId;
 };
 
-const selfOrPlatformAdmin = or(isSelf(), isPlatformAdmin);
+/**
+ * The parent user is the caller: the signed-in person, or the owner of the API key calling with org:read (which
+ * then sees the key's organization only). Parent-dependent: never cached.
+ */
+const isSelfOrOwnKey = rule({ cache: 'no_cache' })((parent: { id: string }, _args, ctx: OrganizationContext) => {
+  if (ctx.caller.kind === 'anonymous') return unauthenticated();
+  if (ctx.caller.userId !== parent.id) return forbidden();
+  if (ctx.caller.kind === 'user' || hasScopes(ctx.caller, [PLATFORM_SCOPES.orgRead])) return true;
+  return new AppError('FORBIDDEN', `This API key lacks the scope ${PLATFORM_SCOPES.orgRead}`, {
+    reason: 'MISSING_SCOPE',
+    scope: PLATFORM_SCOPES.orgRead,
+  });
+});
+const selfOrPlatformAdmin = or(isSelfOrOwnKey, isPlatformAdmin);
+
+/** The user's memberships the caller may see: an API key sees its own organization's only. */
+async function visibleMemberships(ctx: OrganizationContext, userId: string): Promise<Membership[]> {
+  const all = await ctx.membershipsOfUser.load(userId);
+  return ctx.caller.kind === 'apiKey' ? all.filter((m) => m.organizationId === ctx.caller.organizationId) : all;
+}
 
 type MemberArgs = { organizationId: string; userId: string };
 
@@ -39,25 +58,34 @@ export const membershipsModule = defineModule<OrganizationContext>({
     Mutation: {
       transferOwnership: async (_p, args: MemberArgs, ctx) => {
         await requireVisible(ctx, args.organizationId);
-        return ctx.services.memberships.transferOwnership(
-          args.organizationId,
-          callerId(ctx),
-          requireUserId(args.userId),
-        );
+        const userId = requireUserId(args.userId);
+        const membership = await ctx.services.memberships.transferOwnership(args.organizationId, callerId(ctx), userId);
+        ctx.changed({ userIds: [callerId(ctx), userId], organizationId: args.organizationId });
+        return membership;
       },
       changeMemberRoles: async (_p, args: MemberArgs & { roles: string[] }, ctx) => {
         await requireVisible(ctx, args.organizationId);
         const userId = requireUserId(args.userId);
-        return ctx.services.memberships.changeRoles(args.organizationId, callerId(ctx), userId, args.roles);
+        const membership = await ctx.services.memberships.changeRoles(
+          args.organizationId,
+          callerId(ctx),
+          userId,
+          args.roles,
+        );
+        ctx.changed({ userIds: [userId], organizationId: args.organizationId });
+        return membership;
       },
       removeMember: async (_p, args: MemberArgs, ctx) => {
         await requireVisible(ctx, args.organizationId);
-        await ctx.services.memberships.remove(args.organizationId, callerId(ctx), requireUserId(args.userId));
+        const userId = requireUserId(args.userId);
+        await ctx.services.memberships.remove(args.organizationId, callerId(ctx), userId);
+        ctx.changed({ userIds: [userId], organizationId: args.organizationId });
         return true;
       },
       leaveOrganization: async (_p, args: { organizationId: string }, ctx) => {
         await requireVisible(ctx, args.organizationId);
         await ctx.services.memberships.leave(args.organizationId, callerId(ctx));
+        ctx.changed({ userIds: [callerId(ctx)], organizationId: args.organizationId });
         return true;
       },
     },
@@ -85,11 +113,11 @@ export const membershipsModule = defineModule<OrganizationContext>({
     User: {
       __resolveReference: (ref: { id: string }) => ({ id: ref.id }),
       organizations: async (user: { id: string }, _args, ctx) => {
-        const of = await ctx.membershipsOfUser.load(user.id);
+        const of = await visibleMemberships(ctx, user.id);
         const orgs = await ctx.organizations.loadMany(of.map((m) => m.organizationId));
         return orgs.filter((o): o is Organization => o !== null && !(o instanceof Error));
       },
-      memberships: (user: { id: string }, _args, ctx) => ctx.membershipsOfUser.load(user.id),
+      memberships: (user: { id: string }, _args, ctx) => visibleMemberships(ctx, user.id),
     },
   },
 });

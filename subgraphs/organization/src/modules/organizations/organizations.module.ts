@@ -36,15 +36,22 @@ export const organizationsModule = defineModule<OrganizationContext>({
         slug.length <= 64 ? visible(ctx, await ctx.services.repos.organizations.findBySlug(slug)) : null,
     },
     Mutation: {
-      createOrganization: (_parent, { input }: { input: CreateOrganizationInput }, ctx) =>
-        ctx.services.organizations.create(callerId(ctx), input),
+      createOrganization: async (_parent, { input }: { input: CreateOrganizationInput }, ctx) => {
+        const organization = await ctx.services.organizations.create(callerId(ctx), input);
+        // The caller is its owner from now on, for the rest of this request too (a second create included).
+        ctx.changed({ userIds: [callerId(ctx)], organizationId: organization.id });
+        return organization;
+      },
       updateOrganization: async (_parent, { id, input }: { id: string; input: UpdateOrganizationInput }, ctx) => {
         await requireVisible(ctx, id);
-        return ctx.services.organizations.update(id, actorOf(ctx), input);
+        const organization = await ctx.services.organizations.update(id, actorOf(ctx), input);
+        ctx.changed({ organizationId: id });
+        return organization;
       },
       deleteOrganization: async (_p, { id, confirmSlug }: { id: string; confirmSlug: string }, ctx) => {
         await requireVisible(ctx, id);
         await ctx.services.organizations.delete(id, callerId(ctx), confirmSlug);
+        ctx.changed({ userIds: [callerId(ctx)], organizationId: id });
         return true;
       },
     },
