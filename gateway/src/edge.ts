@@ -3,6 +3,7 @@
 // window), answered with IETF RateLimit headers and, over the limit, 429 RATE_LIMITED with Retry-After.
 import type { Caller } from '@g3d/auth';
 import { errorBody } from '@g3d/errors';
+import type { Logger } from '@g3d/kit';
 import type { Store } from '@g3d/store';
 import cors from 'cors';
 import type express from 'express';
@@ -81,7 +82,12 @@ export interface RateLimitSettings {
  * One atomic store call per request counts the client's address and, when signed in, the principal (fixed
  * windows). Runs after authentication; the address counts anonymous and authenticated traffic alike.
  */
-export function rateLimit(store: Store, settings: RateLimitSettings, ipOf: (req: express.Request) => string) {
+export function rateLimit(
+  store: Store,
+  settings: RateLimitSettings,
+  ipOf: (req: express.Request) => string,
+  logger: Logger,
+) {
   const handler: express.RequestHandler = (req, res, next) => {
     const caller = res.locals.caller as Caller | undefined;
     const window = Math.floor(Date.now() / 1000 / settings.windowSeconds);
@@ -112,8 +118,14 @@ export function rateLimit(store: Store, settings: RateLimitSettings, ipOf: (req:
           .status(429)
           .json(errorBody('RATE_LIMITED', `Too many requests from ${who}; retry later`, { retryAfterSeconds }));
       },
-      () => {
-        res.status(503).json(errorBody('SERVICE_UNAVAILABLE', 'Cannot check the request rate right now'));
+      (error: unknown) => {
+        logger.error(
+          { err: error, dependency: 'store', requestId: res.locals.requestId },
+          'cannot check the request rate',
+        );
+        res
+          .status(503)
+          .json(errorBody('SERVICE_UNAVAILABLE', 'Cannot check the request rate right now', { dependency: 'store' }));
       },
     );
   };

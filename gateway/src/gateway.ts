@@ -248,7 +248,7 @@ export function createGateway(options: GatewayOptions): GatewayService {
         jsonBody(),
         ...(checker ? [operationLimits(checker)] : []),
         authentication,
-        ...(options.rateLimit ? [rateLimit(options.store, options.rateLimit, clientIp)] : []),
+        ...(options.rateLimit ? [rateLimit(options.store, options.rateLimit, clientIp, logger)] : []),
         expressMiddleware(apollo, {
           context: async ({ req, res }) => {
             const { requestId, caller } = res.locals as { requestId: string; caller: Caller };

@@ -89,6 +89,11 @@ export interface StartOptions {
   subgraphUrls?: Record<string, string>;
   /** How often event consumers poll (tests shorten it; default 500 ms). */
   eventPollIntervalMs?: number;
+  /**
+   * The store to use instead of connecting one (tests: a gateway started apart from a platform, sharing its
+   * in-process store as a second replica would share Redis).
+   */
+  store?: Store;
 }
 
 export async function startPlatform(config: PlatformConfig, options: StartOptions): Promise<RunningPlatform> {
@@ -151,8 +156,9 @@ export async function startPlatform(config: PlatformConfig, options: StartOption
           logger.warn({ edited: result.edited }, 'applied migrations were edited afterwards; they are not re-run');
       }
     }
-    const store = await connectStore(config);
-    cleanups.push(() => store.close());
+    // A store handed in is the caller's to close (tests share one in-process store between two starts).
+    const store = options.store ?? (await connectStore(config));
+    if (!options.store) cleanups.push(() => store.close());
 
     // One pool per process, shared by the subgraphs running in it. The embedded database gets a single
     // connection: PGlite has one session, and its socket multiplexer interleaves the protocol messages of

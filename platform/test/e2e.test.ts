@@ -109,10 +109,13 @@ describe('walking skeleton through the gateway', () => {
     ).toBe('BAD_REQUEST');
   });
 
-  it('serves health and readiness on the gateway', async () => {
+  it('serves health and readiness on the gateway (per-subgraph details to platform administrators)', async () => {
     const base = new URL(platform.gatewayUrl);
     expect((await fetch(new URL('/healthz', base))).status).toBe(200);
-    const ready = await fetch(new URL('/readyz', base));
+    const anonymous = await fetch(new URL('/readyz', base));
+    expect([anonymous.status, await anonymous.json()]).toEqual([200, { status: 'ok' }]);
+    const admin = await login(platform.gatewayUrl, ADMIN.email, ADMIN.password);
+    const ready = await fetch(new URL('/readyz', base), { headers: { authorization: `Bearer ${admin}` } });
     const body = (await ready.json()) as { status: string; subgraphs: Record<string, string> };
     expect(ready.status).toBe(200);
     expect(Object.keys(body.subgraphs)).toHaveLength(20);

@@ -69,7 +69,8 @@ async function separateGateway(
     RATE_LIMIT_PER_IP: '1000000',
     ...rest,
   });
-  return startPlatform(config, { logger, service: 'gateway' });
+  // Shares the platform's store, as a second replica shares Redis (the in-process store lives in one process).
+  return startPlatform(config, { logger, service: 'gateway', store: platform.store });
 }
 
 describe('a frozen subgraph and unreachable keys', () => {
