@@ -8,8 +8,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 
+import { startEmbeddedPostgres } from '@g3d/db';
 import { loadPlatformConfig, RANDOM_PORTS_ENV, type RunningPlatform, startPlatform } from '@g3d/platform';
 import { childEnv, createEmptyDatabase, databaseEnv, testConfig, testStorePrefix } from '@g3d/testkit';
+import pg from 'pg';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -128,6 +130,38 @@ describe('a frozen subgraph and unreachable keys', () => {
       await gateway.stop();
     }
   }, 30_000);
+});
+
+describe('a retry after a lost answer (Idempotency-Key)', () => {
+  let platform: TestPlatform;
+  beforeAll(async () => {
+    platform = await startTestPlatform();
+  });
+  afterAll(() => platform?.close());
+
+  const CREATE = 'mutation($i: CreateOrganizationInput!) { createOrganization(input: $i) { id slug } }';
+  const create = (token: string, key: string | null, slug: string) =>
+    gql<{ createOrganization: { id: string; slug: string } }>(platform.gatewayUrl, CREATE, {
+      token,
+      variables: { i: { name: 'Retry', slug } },
+      headers: key ? { 'idempotency-key': key } : {},
+    });
+
+  it('returns the first result to a retried createOrganization, also to concurrent retries', async () => {
+    const token = await login(platform.gatewayUrl, ADMIN.email, ADMIN.password);
+    const first = await create(token, 'k-123', 'retried-org');
+    expect(first.errors).toBeUndefined();
+    const retries = await Promise.all([1, 2, 3].map(() => create(token, 'k-123', 'retried-org')));
+    for (const retry of retries) expect(retry.data?.createOrganization).toEqual(first.data?.createOrganization);
+    // Without the key the same request is a second attempt at the slug: CONFLICT, as before.
+    expect((await create(token, null, 'retried-org')).errors?.[0]?.extensions?.code).toBe('CONFLICT');
+    // The key with other arguments is refused; another user's key space is their own.
+    const reused = await create(token, 'k-123', 'another-slug');
+    expect(reused.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'idempotencyKey' });
+    const racing = await Promise.all([1, 2, 3, 4].map(() => create(token, 'k-race', 'raced-org')));
+    const ids = new Set(racing.map((r) => r.data?.createOrganization.id));
+    expect([ids.size, racing.every((r) => r.errors === undefined)]).toEqual([1, true]);
+  });
 });
 
 describe('the database goes away', () => {
@@ -267,6 +301,84 @@ describe.runIf(hasRedis)('Redis goes away (a Redis this test starts and kills)',
   }, 60_000);
 });
 
+describe('kill -9 in a burst of registrations', () => {
+  it('every committed account has its verification mail (they commit together)', async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'g3d-kill-'));
+    // PostgreSQL: the child uses the test database; embedded: the child owns PGlite in its data directory (as
+    // `npm start` does), and the test opens it after the kill.
+    const database = testConfig.DATABASE_URL ? await createEmptyDatabase() : null;
+    const child = spawn(process.execPath, ['--import', 'tsx', 'platform/src/main.ts'], {
+      cwd: repoRoot,
+      env: childEnv({
+        NODE_ENV: 'test',
+        LOG_LEVEL: 'silent',
+        DATA_DIR: dataDir,
+        ...(database ? databaseEnv(database) : {}),
+        ...(testConfig.REDIS_URL ? { REDIS_URL: testConfig.REDIS_URL, STORE_PREFIX: testStorePrefix() } : {}),
+        ...RANDOM_PORTS_ENV,
+        ADMIN_EMAIL: ADMIN.email,
+        ADMIN_PASSWORD: ADMIN.password,
+        MAIL_IP_LIMIT: '100000',
+        RATE_LIMIT_PER_IP: '1000000',
+      }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let url = '';
+    try {
+      url = await new Promise<string>((resolve, reject) => {
+        let out = '';
+        child.stdout?.on('data', (d: Buffer) => {
+          out += d.toString();
+          const match = /ready: (http:\/\/\S+)/.exec(out);
+          if (match?.[1]) resolve(match[1]);
+        });
+        child.on('exit', (code) => reject(new Error(`platform exited (${code}) before it was ready`)));
+      });
+      const exited = new Promise((resolve) => child.on('exit', resolve));
+      const registrations = Array.from({ length: 50 }, (_, i) =>
+        gql(url, 'mutation($i: RegisterInput!) { register(input: $i) { message } }', {
+          variables: {
+            i: {
+              email: `burst${i}@k.example`,
+              password: 'a long enough passphrase',
+              firstName: 'Burst',
+              lastName: `No${i}`,
+              acceptTerms: true,
+              acceptPrivacyPolicy: true,
+              gdprConsent: true,
+            },
+          },
+        }).catch(() => null),
+      );
+      // Kill once the first accounts exist: mid-burst.
+      const firstAnswer = await Promise.race(registrations);
+      expect(firstAnswer).not.toBeNull();
+      child.kill('SIGKILL');
+      await exited;
+      await Promise.all(registrations);
+    } finally {
+      child.kill('SIGKILL');
+    }
+    const embedded = database ? null : await startEmbeddedPostgres({ dataDir: path.join(dataDir, 'pglite') });
+    const db = new pg.Client({ connectionString: database?.url ?? embedded?.url });
+    await db.connect();
+    try {
+      const { rows } = await db.query<{ email: string; mails: number }>(
+        `SELECT u.email, (SELECT count(*)::int FROM mail.mail_outbox m WHERE m.to = u.email AND m.kind = 'verify_email') AS mails
+         FROM identity.users u WHERE u.email LIKE 'burst%'`,
+      );
+      // Some registrations committed before the kill (else the test proves nothing), none without its mail.
+      expect(rows.length).toBeGreaterThan(0);
+      expect(rows.filter((r) => r.mails === 0)).toEqual([]);
+    } finally {
+      await db.end();
+      await embedded?.stop();
+      await database?.drop();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+  }, 90_000);
+});
+
 describe('SIGTERM under load', () => {
   it('finishes every request already sent (100 concurrent logins), then exits 0', async () => {
     const database = await createEmptyDatabase();
@@ -303,7 +415,10 @@ describe('SIGTERM under load', () => {
       const logins = Array.from({ length: 100 }, () =>
         gql<{ login: { accessToken: string } }>(url, 'mutation($i: LoginInput!) { login(input: $i) { accessToken } }', {
           variables: { i: { email: ADMIN.email, password: ADMIN.password } },
-        }).catch((error: unknown) => ({ status: 0, error: String(error) })),
+        }).catch((error: unknown) => ({
+          status: 0,
+          error: `${String(error)} ${String((error as { cause?: unknown }).cause)}`,
+        })),
       );
       await new Promise((resolve) => setTimeout(resolve, 20));
       child.kill('SIGTERM');

@@ -1,7 +1,7 @@
 // Organization's composition root: the repositories and services one process shares across requests, built
 // once from the database, the shared store and the settings.
 import type { Database } from '@g3d/db';
-import type { Logger } from '@g3d/kit';
+import { Idempotency, type Logger } from '@g3d/kit';
 import { createSmtpTransport, Mailer } from '@g3d/mail';
 import type { Store } from '@g3d/store';
 
@@ -65,6 +65,7 @@ export function createOrganizationServices(
     audit,
     organizations: new OrganizationsService({
       prisma: db.prisma,
+      idempotency: new Idempotency(db.prisma, 'organization'),
       lock,
       organizations: repos.organizations,
       invitations: repos.invitations,

@@ -92,9 +92,12 @@ export class RegistrationService {
     // Hash before looking the address up: both paths cost the same time.
     const passwordHash = await hashPassword(input.password);
     const now = new Date();
-    const created = await this.deps.prisma
+    // The account, its verification token, the audit row and the mail commit together: a crash cannot leave an
+    // account without its mail (nor a mail without its account).
+    const mail = await this.deps.prisma
       .$transaction(async (tx) => {
-        if (await tx.user.findUnique({ where: { email }, select: { id: true } })) return null;
+        const existing = await tx.user.findUnique({ where: { email }, select: { id: true, emailVerified: true } });
+        if (existing) return this.existingAddress(tx, email, existing, client);
         const user = await this.deps.users.create(
           {
             email,
@@ -111,29 +114,40 @@ export class RegistrationService {
         );
         const token = await this.createToken(user.id, 'verify_email', VERIFY_TTL_MS, tx);
         await this.deps.audit.record({ type: 'user.registered', userId: user.id, client }, tx);
-        return { user, token };
+        const message = verifyEmailMail({ to: email, link: this.link('verify-email', token), expiresInHours: 24 });
+        await this.deps.mailer.enqueue(tx, message);
+        return message;
       })
       .catch((error: unknown) => {
-        // Two registrations of one new address at once: the loser sees the unique constraint.
+        // Two registrations of one new address at once: the loser sees the unique constraint (the winner mails).
         if ((error as { code?: string }).code === 'P2002') return null;
         throw error;
       });
-    if (created) {
-      await this.deps.mailer.send(
-        verifyEmailMail({ to: email, link: this.link('verify-email', created.token), expiresInHours: 24 }),
-      );
-    } else {
-      const existing = await this.deps.users.findByEmail(email);
-      await this.deps.audit.record({ type: 'user.registration_existing_email', userId: existing?.id ?? null, client });
-      await this.deps.mailer.send(
-        emailAlreadyRegisteredMail({
-          to: email,
-          loginLink: this.link('login'),
-          resetLink: this.link('reset-password'),
-        }),
-      );
-    }
+    if (mail) this.sendQueued(mail);
     return REGISTRATION_MESSAGE;
+  }
+
+  /**
+   * Registering an address that has an account: an unverified one gets a fresh verification link (the first
+   * mail may have been lost — a retried registration must let the person in); a verified one gets the "already
+   * registered" notice. Same answer to the caller either way.
+   */
+  private async existingAddress(
+    tx: Tx,
+    email: string,
+    user: { id: string; emailVerified: boolean },
+    client: ClientInfo,
+  ): Promise<OutgoingMail> {
+    await this.deps.audit.record({ type: 'user.registration_existing_email', userId: user.id, client }, tx);
+    const message = user.emailVerified
+      ? emailAlreadyRegisteredMail({ to: email, loginLink: this.link('login'), resetLink: this.link('reset-password') })
+      : verifyEmailMail({
+          to: email,
+          link: this.link('verify-email', await this.createToken(user.id, 'verify_email', VERIFY_TTL_MS, tx)),
+          expiresInHours: 24,
+        });
+    await this.deps.mailer.enqueue(tx, message);
+    return message;
   }
 
   async verifyEmail(rawToken: string, client: ClientInfo): Promise<void> {

@@ -37,7 +37,7 @@ export const organizationsModule = defineModule<OrganizationContext>({
     },
     Mutation: {
       createOrganization: async (_parent, { input }: { input: CreateOrganizationInput }, ctx) => {
-        const organization = await ctx.services.organizations.create(callerId(ctx), input);
+        const organization = await ctx.services.organizations.create(callerId(ctx), input, ctx.idempotencyKey);
         // The caller is its owner from now on, for the rest of this request too (a second create included).
         ctx.changed({ userIds: [callerId(ctx)], organizationId: organization.id });
         return organization;

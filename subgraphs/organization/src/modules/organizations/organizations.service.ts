@@ -3,6 +3,7 @@
 // (organization-lock.ts) so two concurrent settings changes cannot lose each other's fields.
 import type { Organization, PrismaClient, Tx } from '@g3d/db';
 import { badUserInput, conflict, forbidden } from '@g3d/errors';
+import type { Idempotency } from '@g3d/kit';
 import { normalizeEmail } from '@g3d/kit';
 
 import type { OrganizationAuditLog } from '../audit/organization-audit.ts';
@@ -53,6 +54,8 @@ function profile(data: ProfileInput): Record<string, unknown> {
 
 export interface OrganizationsDeps {
   prisma: PrismaClient;
+  /** Idempotency keys of creations (a retried createOrganization returns the first organization). */
+  idempotency: Idempotency;
   lock: OrganizationLock;
   organizations: OrganizationsRepository;
   invitations: InvitationsRepository;
@@ -68,7 +71,15 @@ export class OrganizationsService {
     this.audit = deps.audit;
   }
 
-  async create(ownerId: string, data: CreateOrganizationInput): Promise<Organization> {
+  /**
+   * With an idempotency key (the client's Idempotency-Key), a retry — after a lost answer — returns the
+   * organization the first request created instead of "slug taken".
+   */
+  async create(
+    ownerId: string,
+    data: CreateOrganizationInput,
+    idempotencyKey: string | null = null,
+  ): Promise<Organization> {
     const clean = {
       description: '',
       ...profile(data),
@@ -76,18 +87,26 @@ export class OrganizationsService {
       slug: input.slug(data.slug),
       settings: { ...input.DEFAULT_SETTINGS },
     };
-    return this.deps.prisma
-      .$transaction(async (tx) => {
-        const organization = await this.repo.createWithOwner({ ...clean, ownerId }, tx);
-        await this.audit.record(tx, {
-          organizationId: organization.id,
-          type: 'organization.created',
-          actorId: ownerId,
-          subjectId: ownerId,
-          metadata: { slug: organization.slug },
-        });
-        await announceOwner(tx, organization.id, ownerId);
-        return organization;
+    return this.deps.idempotency
+      .once<Organization>({
+        principal: ownerId,
+        key: idempotencyKey,
+        operation: 'createOrganization',
+        args: data,
+        idOf: (organization) => organization.id,
+        load: async (id) => (await this.repo.findByIds([id]))[0] ?? null,
+        create: async (tx) => {
+          const organization = await this.repo.createWithOwner({ ...clean, ownerId }, tx);
+          await this.audit.record(tx, {
+            organizationId: organization.id,
+            type: 'organization.created',
+            actorId: ownerId,
+            subjectId: ownerId,
+            metadata: { slug: organization.slug },
+          });
+          await announceOwner(tx, organization.id, ownerId);
+          return organization;
+        },
       })
       .catch((error: unknown) => {
         if (uniqueViolation(error)) throw conflict('This slug is taken', 'slug');
