@@ -1,10 +1,11 @@
-// Security state outlives the store: revocations and authorization changes are recorded in PostgreSQL, and a
+// Security state outlives the store: revocations, authorization changes and locks are recorded in PostgreSQL, and a
 // store that comes back empty (FLUSHDB, a Redis restart without persistence, the in-process store after
 // `npm start` is restarted) is refilled from there before the gateway decides anything from it — meanwhile it
 // refuses (503), never lets a revoked token through.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import {
+  DEFAULT_PASSWORD,
   gql,
   invitationToken,
   registerClient,
@@ -27,6 +28,11 @@ async function settle<T>(run: () => Promise<T>, done: (value: T) => boolean, tim
 }
 
 const ME = '{ me { id } }';
+
+const loginAs = (email: string, password: string) =>
+  gql(url(), 'mutation($i: LoginInput!) { login(input: $i) { accessToken } }', {
+    variables: { i: { email, password } },
+  });
 
 describe('security state after the store is emptied', () => {
   let owner: TestClient;
@@ -71,6 +77,12 @@ describe('security state after the store is emptied', () => {
       { token: member.accessToken, variables: { o: organizationId } },
     );
     memberOldToken = switched.data?.switchOrganization.accessToken as string;
+    // An account locked by wrong passwords: the lock must hold.
+    await registerClient(url(), 'lou.locked@s.example');
+    for (let i = 0; i < 10; i += 1) await loginAs('lou.locked@s.example', 'wrong password guess');
+    expect((await loginAs('lou.locked@s.example', DEFAULT_PASSWORD)).errors?.[0]?.extensions?.code).toBe(
+      'RATE_LIMITED',
+    );
     const removed = await gql(url(), 'mutation($o: ID!, $u: ID!) { removeMember(organizationId: $o, userId: $u) }', {
       token: owner,
       variables: { o: organizationId, u: (member.claims().sub as string) ?? '' },
@@ -98,6 +110,10 @@ describe('security state after the store is emptied', () => {
     expect(after.errors?.[0]?.message).toBe('Session revoked');
     const stale = await gql(url(), ME, { token: memberOldToken });
     expect(stale.errors?.[0]?.extensions?.reason).toBe('AUTHORIZATION_CHANGED');
+    // The account lock holds: the right password is still refused.
+    expect((await loginAs('lou.locked@s.example', DEFAULT_PASSWORD)).errors?.[0]?.extensions?.code).toBe(
+      'RATE_LIMITED',
+    );
     // Valid tokens work again.
     expect((await gql(url(), ME, { token: owner.accessToken })).status).toBe(200);
   });

@@ -1,7 +1,7 @@
 // Identity's per-request context: the process-wide services, this request's DataLoaders, and who signed in
 // with this very request.
-import { unauthenticated } from '@g3d/errors';
 import { MAX_MEMBERSHIP_LOOKUP } from '@g3d/contracts';
+import { unauthenticated } from '@g3d/errors';
 import { type BaseContext, type DataLoader, isUuid, manyByKey, oneByKey } from '@g3d/kit';
 
 import type { UserMembership } from './modules/auth/organization-directory.ts';

@@ -1,6 +1,6 @@
 // Identity's security state in the store, refilled from its tables when the store comes back empty (the kit's
-// security-state job): sessions revoked while an access token of theirs may still be alive, and API keys
-// revoked within the day their revocation flag lives.
+// security-state job): sessions revoked while an access token of theirs may still be alive, API keys revoked
+// within the day their revocation flag lives, and the locks of secret checks still in force.
 import { revokedApiKeyKey, revokedSessionKey } from '@g3d/auth';
 import type { PrismaClient } from '@g3d/db';
 import type { SecurityStateEntry } from '@g3d/kit';
@@ -14,7 +14,9 @@ export async function identitySecurityState(
 ): Promise<SecurityStateEntry[]> {
   const now = Date.now();
   const sessionWindowMs = (accessTokenTtlSeconds + 60) * 1000;
-  const [sessions, keys] = await Promise.all([
+  // Expired locks can no longer matter: prune them here, where the rest is read.
+  await prisma.securityLock.deleteMany({ where: { lockedUntil: { lte: new Date(now) } } });
+  const [sessions, keys, locks] = await Promise.all([
     prisma.session.findMany({
       where: { revokedAt: { gt: new Date(now - sessionWindowMs) } },
       select: { id: true, revokedAt: true },
@@ -23,6 +25,7 @@ export async function identitySecurityState(
       where: { revokedAt: { gt: new Date(now - API_KEY_REVOCATION_FLAG_MS) } },
       select: { id: true, revokedAt: true },
     }),
+    prisma.securityLock.findMany(),
   ]);
   return [
     ...sessions.map((s) => ({
@@ -35,5 +38,7 @@ export async function identitySecurityState(
       value: '1',
       ttlMs: (k.revokedAt?.getTime() ?? now) + API_KEY_REVOCATION_FLAG_MS - now,
     })),
+    // Locks of secret checks (logins, devices, second factors, current-password checks).
+    ...locks.map((lock) => ({ key: lock.key, value: '1', ttlMs: lock.lockedUntil.getTime() - now })),
   ];
 }

@@ -11,7 +11,7 @@ import type { IdentityKeys } from './keys.ts';
 import { AccountService } from './modules/account/account.service.ts';
 import { ApiKeysService } from './modules/api-keys/api-keys.service.ts';
 import { AuditLog } from './modules/audit/audit.service.ts';
-import { AttemptThrottle, DEFAULT_ATTEMPT_LIMITS } from './modules/auth/attempt-throttle.ts';
+import { AttemptThrottle, DEFAULT_ATTEMPT_LIMITS, type LockRecorder } from './modules/auth/attempt-throttle.ts';
 import { AuthService } from './modules/auth/auth.service.ts';
 import { CurrentPasswordCheck } from './modules/auth/current-password.ts';
 import { DeviceTokens } from './modules/auth/device-tokens.ts';
@@ -84,11 +84,23 @@ export function createIdentityServices(deps: IdentityServiceDeps): IdentityServi
     config.SMTP_URL ? createSmtpTransport(config.SMTP_URL, config.MAIL_FROM) : null,
     deps.logger.child({ service: 'identity', module: 'mail' }),
   );
+  // Every lock of a secret check is also recorded in identity's table (refilled into an emptied store).
+  const locks: LockRecorder = {
+    record: async (key, until) => {
+      await prisma.securityLock.upsert({
+        where: { key },
+        create: { key, lockedUntil: until },
+        update: { lockedUntil: until },
+      });
+    },
+  };
   const currentPassword = new CurrentPasswordCheck({
-    throttle: new AttemptThrottle(store, 'password-check', {
-      ...DEFAULT_ATTEMPT_LIMITS,
-      maxFailures: CURRENT_PASSWORD_MAX_FAILURES,
-    }),
+    throttle: new AttemptThrottle(
+      store,
+      'password-check',
+      { ...DEFAULT_ATTEMPT_LIMITS, maxFailures: CURRENT_PASSWORD_MAX_FAILURES },
+      locks,
+    ),
     audit,
   });
   const mfa = new MfaService({
@@ -97,10 +109,12 @@ export function createIdentityServices(deps: IdentityServiceDeps): IdentityServi
     audit,
     secretBox: createSecretBox(keys.mfaKey),
     issuer: 'G3D',
-    throttle: new AttemptThrottle(store, 'second-factor', {
-      ...DEFAULT_ATTEMPT_LIMITS,
-      maxFailures: SECOND_FACTOR_MAX_FAILURES,
-    }),
+    throttle: new AttemptThrottle(
+      store,
+      'second-factor',
+      { ...DEFAULT_ATTEMPT_LIMITS, maxFailures: SECOND_FACTOR_MAX_FAILURES },
+      locks,
+    ),
     currentPassword,
     mailer,
   });
@@ -108,11 +122,11 @@ export function createIdentityServices(deps: IdentityServiceDeps): IdentityServi
     users,
     credentials,
     sessions,
-    throttle: new LoginThrottle(store, {
-      ...DEFAULT_THROTTLE,
-      maxFailures: config.LOGIN_MAX_FAILURES,
-      perIpLimit: config.LOGIN_IP_LIMIT,
-    }),
+    throttle: new LoginThrottle(
+      store,
+      { ...DEFAULT_THROTTLE, maxFailures: config.LOGIN_MAX_FAILURES, perIpLimit: config.LOGIN_IP_LIMIT },
+      locks,
+    ),
     devices: new DeviceTokens(keys.signingKey, config.AUTH_ISSUER),
     currentPassword,
     audit,

@@ -22,12 +22,18 @@ export const DEFAULT_ATTEMPT_LIMITS: AttemptLimits = {
 
 export type Attempt = { ok: true } | { ok: false; retryAfterSeconds: number };
 
+/** Where locks are recorded durably (identity.security_locks), so a store that lost them gets them back. */
+export interface LockRecorder {
+  record(lockKey: string, until: Date): Promise<void>;
+}
+
 export class AttemptThrottle {
   /** Keys are `<namespace>:tickets:<subject>`, `…:failures:…`, `…:lock:…`, `…:lock-level:…`. */
   constructor(
     private readonly store: Store,
     private readonly namespace: string,
     readonly limits: AttemptLimits = DEFAULT_ATTEMPT_LIMITS,
+    private readonly locks: LockRecorder | null = null,
   ) {}
 
   keys(subject: string) {
@@ -76,6 +82,7 @@ export class AttemptThrottle {
     const level = await this.store.incr(keys.level, { ttlMs: this.limits.maxLockMs });
     const lockMs = Math.min(this.limits.baseLockMs * 2 ** (level - 1), this.limits.maxLockMs);
     if (lockMs !== this.limits.baseLockMs) await this.store.set(keys.lock, '1', { ttlMs: lockMs });
+    await this.locks?.record(keys.lock, new Date(Date.now() + lockMs));
     return { lockedNow: true, lockMs };
   }
 

@@ -9,7 +9,7 @@
 // its owner's own devices. A familiar device's own failures lock that device.
 import type { AtomicStep, Store } from '@g3d/store';
 
-import { AttemptThrottle } from './attempt-throttle.ts';
+import { AttemptThrottle, type LockRecorder } from './attempt-throttle.ts';
 
 export interface ThrottleSettings {
   maxFailures: number;
@@ -40,6 +40,7 @@ export class LoginThrottle {
   constructor(
     private readonly store: Store,
     private readonly settings: ThrottleSettings = DEFAULT_THROTTLE,
+    locks: LockRecorder | null = null,
   ) {
     const limits = {
       maxFailures: settings.maxFailures,
@@ -47,8 +48,8 @@ export class LoginThrottle {
       baseLockMs: settings.baseLockMs,
       maxLockMs: settings.maxLockMs,
     };
-    this.accounts = new AttemptThrottle(store, 'login', limits);
-    this.devices = new AttemptThrottle(store, 'login-device', limits);
+    this.accounts = new AttemptThrottle(store, 'login', limits, locks);
+    this.devices = new AttemptThrottle(store, 'login-device', limits, locks);
   }
 
   private subject(email: string, deviceId?: string | null) {
