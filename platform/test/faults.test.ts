@@ -282,13 +282,24 @@ describe.runIf(hasRedis)('Redis goes away (a Redis this test starts and kills)',
           'mutation { login(input: { email: "rita.redis@r.example", password: "x" }) { accessToken } }',
         ),
     ]) {
-      const started = Date.now();
-      const result = await request();
-      expect(Date.now() - started).toBeLessThan(1_000);
-      expect(result.errors?.[0]?.extensions?.code).toBe('SERVICE_UNAVAILABLE');
-      expect(result.status).toBe(503);
+      // Fail closed fast: the quickest of three refusals within 100 ms (the best of several, not one timing, on
+      // a shared machine), none slower than a second.
+      let fastest = Infinity;
+      for (let attempt = 0; attempt < 3; attempt += 1) {
+        const started = performance.now();
+        const result = await request();
+        const elapsed = performance.now() - started;
+        fastest = Math.min(fastest, elapsed);
+        expect(elapsed).toBeLessThan(1_000);
+        expect(result.errors?.[0]?.extensions?.code).toBe('SERVICE_UNAVAILABLE');
+        expect(result.status).toBe(503);
+      }
+      expect(fastest).toBeLessThan(100);
     }
-    expect(lines.slice(before).filter((l) => l.level >= 50).length).toBeGreaterThanOrEqual(2);
+    // One log line per refused request (six of them), with its request id (background jobs log apart).
+    const logged = lines.slice(before).filter((l) => l.level >= 50 && typeof l.requestId === 'string');
+    expect(new Set(logged.map((l) => l.requestId)).size).toBe(6);
+    expect(logged).toHaveLength(6);
     // Back, empty: the owners refill the security state, then valid tokens work again.
     await startRedis();
     const deadline = Date.now() + 15_000;
