@@ -75,6 +75,16 @@ export default tseslint.config(
       'A subgraph never imports another subgraph (or the gateway/platform): use federation or events.',
     ),
   ),
+  // A subgraph's module tests may start the services it calls (identity's run organization, which it asks for
+  // memberships at every login) on the test harness; its code may not.
+  ...MANIFEST.filter((s) => s.kind !== 'gateway' && s.calls.length > 0).map((s) => {
+    const called = new Set(MANIFEST.filter((peer) => s.calls.includes(peer.name)).map((peer) => peer.package));
+    return boundary(
+      [`${s.folder}/test/**/*.ts`],
+      SERVICES.filter((name) => name !== s.package && !called.has(name)),
+      'A subgraph test may start only the services its subgraph calls (manifest `calls`).',
+    );
+  }),
   boundary(['packages/**/*.ts'], SERVICES, 'Libraries under packages/ import no service.'),
   boundary(
     ['gateway/**/*.ts'],

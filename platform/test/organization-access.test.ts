@@ -1,18 +1,11 @@
-// The access token carries the current organization and the scopes of the caller's roles there (identity asks
-// organization with a service token); switching issues a new token; role changes take effect at the gateway at
-// once; an organization's MFA policy confines members without MFA to the enrolment path; API keys never exceed
-// their owner's current scopes.
-import {
-  ANONYMOUS,
-  GATEWAY_TOKEN_HEADER,
-  loadOrCreateSigningKey,
-  scopesForRoles,
-  SERVICE_TOKEN_HEADER,
-  signGatewayToken,
-  signServiceToken,
-} from '@g3d/auth';
+// Access across subgraphs, through the gateway: the scopes in the access token (identity asks organization for
+// the caller's memberships) decide what an AI subgraph allows; switching organization changes that; a role change
+// takes effect at the gateway at once (AUTHORIZATION_CHANGED, then a refresh); an organization's MFA policy
+// confines members without MFA to the enrolment path; API keys never exceed their owner's current scopes; a
+// member's private fields (identity's, asked for by organization's member list) only for administrators. What
+// identity and organization do with their input is tested on the subgraph harness (subgraphs/*/test).
+import { scopesForRoles } from '@g3d/auth';
 import { generateTotp } from '@g3d/identity';
-import { generateKeyPair } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import {
@@ -106,14 +99,6 @@ describe('the current organization in the token', () => {
     expect(joe.claims().org).toBe(orgA2);
     await switchTo(joe, orgA);
     expect(joe.claims().org).toBe(orgA);
-  });
-
-  it('refuses switching to an organization the user is not in, and garbage ids, as NOT_FOUND', async () => {
-    const stranger = await registerClient(url(), 'stranger@s.example');
-    for (const o of [orgA, 'not-a-uuid', '00000000-0000-4000-8000-000000000000']) {
-      expect(code(await gql(url(), SWITCH, { token: stranger, variables: { o } })), o).toBe('NOT_FOUND');
-    }
-    expect(code(await gql(url(), SWITCH, { variables: { o: orgA } }))).toBe('UNAUTHENTICATED');
   });
 
   it('a role change takes effect at once: the old token is refused (AUTHORIZATION_CHANGED), a refresh gets the new scopes', async () => {
@@ -239,39 +224,5 @@ describe('the organization MFA policy', () => {
         variables: { id: orgA },
       },
     );
-  });
-});
-
-describe("organization's /internal routes", () => {
-  it('answer only identity (a service token signed with its key), never the gateway or a forged service', async () => {
-    const base = new URL(platform.subgraphUrls.organization as string).origin;
-    const post = (headers: Record<string, string>) =>
-      fetch(`${base}/internal/memberships`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', ...headers },
-        body: JSON.stringify({ userIds: [joeId] }),
-      });
-    expect((await post({})).status).toBe(401);
-    const { privateKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519' });
-    const forgedKey = { kid: 'forged', privateKey, publicKey: privateKey, publicJwk: {} } as unknown as Parameters<
-      typeof signServiceToken
-    >[0];
-    const forged = await signServiceToken(forgedKey, 'identity', 'organization');
-    expect((await post({ [SERVICE_TOKEN_HEADER]: forged, 'x-g3d-service': 'identity' })).status).toBe(401);
-    expect((await post({ [SERVICE_TOKEN_HEADER]: forged, 'x-g3d-service': 'telemetry' })).status).toBe(401);
-    // The gateway's own token opens the door, but this route is identity's alone.
-    const gatewayKey = await loadOrCreateSigningKey(platform.dataDir, 'gateway');
-    const viaGateway = await signGatewayToken(gatewayKey, 'organization', { caller: ANONYMOUS, requestId: 't' });
-    expect((await post({ [GATEWAY_TOKEN_HEADER]: viaGateway })).status).toBe(403);
-    // identity's real key (as identity signs it): answered, with joe's memberships.
-    const identityKey = await loadOrCreateSigningKey(platform.dataDir, 'identity');
-    const real = await signServiceToken(identityKey, 'identity', 'organization');
-    const answer = await post({ [SERVICE_TOKEN_HEADER]: real, 'x-g3d-service': 'identity' });
-    expect(answer.status).toBe(200);
-    const body = (await answer.json()) as { memberships: { organizationId: string }[] };
-    expect(body.memberships.map((m) => m.organizationId).sort()).toEqual([orgA, orgA2].sort());
-    // A token for another audience is refused.
-    const elsewhere = await signServiceToken(identityKey, 'identity', 'entitlement');
-    expect((await post({ [SERVICE_TOKEN_HEADER]: elsewhere, 'x-g3d-service': 'identity' })).status).toBe(401);
   });
 });

@@ -1,12 +1,13 @@
 // Seed helpers and real infrastructure for tests: a fresh database per test file (a new database on the
-// PostgreSQL server, or an in-memory PGlite), and a store isolated by a random key prefix.
+// PostgreSQL server, or an in-memory PGlite loaded from a snapshot), and a store isolated by a random key prefix.
 import { randomBytes } from 'node:crypto';
 
-import { applyMigrations, startEmbeddedPostgres } from '@g3d/db';
+import { applyMigrations } from '@g3d/db';
 import { createStore, type Store } from '@g3d/store';
 import pg from 'pg';
 
 import { testConfig } from './config.ts';
+import { startPgliteDatabase } from './pglite-snapshot.ts';
 
 export interface TestDatabase {
   url: string;
@@ -17,7 +18,7 @@ export interface TestDatabase {
 /** A new, empty database (migrations not applied). */
 export async function createEmptyDatabase(): Promise<TestDatabase> {
   if (!testConfig.DATABASE_URL) {
-    const embedded = await startEmbeddedPostgres();
+    const embedded = await startPgliteDatabase('empty');
     return { url: embedded.url, kind: 'pglite', drop: () => embedded.stop() };
   }
   const name = `g3d_test_${randomBytes(6).toString('hex')}`;
@@ -49,6 +50,10 @@ export function databaseEnv(db: TestDatabase): Record<string, string> {
 
 /** A new database with every migration applied. */
 export async function createTestDatabase(): Promise<TestDatabase> {
+  if (!testConfig.DATABASE_URL) {
+    const embedded = await startPgliteDatabase('migrated');
+    return { url: embedded.url, kind: 'pglite', drop: () => embedded.stop() };
+  }
   const db = await createEmptyDatabase();
   await applyMigrations(db.url);
   return db;

@@ -1,10 +1,14 @@
-// createSmtpTransport against a local fake SMTP server (smtp-server, plain text on 127.0.0.1, no TLS, no auth).
+// Mail over SMTP against a local fake SMTP server (smtp-server, plain text on 127.0.0.1, no TLS, no auth): the
+// transport and the templates, then identity on the subgraph harness with SMTP configured — its mails are
+// delivered when the server answers, kept in the outbox and retried when it refuses.
 import type { AddressInfo } from 'node:net';
 
 import { createRecordingTransport, createSmtpTransport } from '@g3d/mail';
+import { DEV_MAILBOX, type Harness, REGISTER, registration, run, startSubgraphs } from '@g3d/testkit';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { service as identity } from '../src/index.ts';
 import {
   emailAlreadyRegisteredMail,
   passwordChangedMail,
@@ -140,5 +144,90 @@ describe('mail templates', () => {
     for (const bad of ['javascript:alert(1)', '/relative', 'https://x.test/a\nb', 'not a url']) {
       expect(() => verifyEmailMail({ to: 'a@example.com', link: bad, expiresInHours: 1 })).toThrow();
     }
+  });
+});
+
+describe("identity's mail over SMTP", () => {
+  const received: { to: string[]; raw: string }[] = [];
+  let refuse = false;
+  let smtp: SMTPServer;
+  let harness: Harness;
+
+  beforeAll(async () => {
+    smtp = new SMTPServer({
+      authOptional: true,
+      disabledCommands: ['STARTTLS', 'AUTH'],
+      logger: false,
+      onRcptTo(_address, _session, callback) {
+        callback(refuse ? Object.assign(new Error('mailbox unavailable'), { responseCode: 450 }) : undefined);
+      },
+      onData(stream, session, callback) {
+        let raw = '';
+        stream.on('data', (chunk: Buffer) => (raw += chunk.toString()));
+        stream.on('end', () => {
+          received.push({ to: session.envelope.rcptTo.map((r) => r.address), raw });
+          callback();
+        });
+      },
+    });
+    await new Promise<void>((resolve) => smtp.listen(0, '127.0.0.1', resolve));
+    const port = (smtp.server.address() as AddressInfo).port;
+    // Registration mails need no other service: identity alone.
+    harness = await startSubgraphs(
+      { identity },
+      { env: { SMTP_URL: `smtp://127.0.0.1:${port}?ignoreTLS=true`, MAIL_RETRY_SECONDS: '0.3' } },
+    );
+  });
+  afterAll(async () => {
+    await harness?.close();
+    await new Promise<void>((resolve) => smtp.close(() => resolve()));
+  });
+
+  const register = (email: string) =>
+    run(harness.as(), REGISTER, {
+      input: registration(email, { password: 'mail test passphrase', gdprConsent: false }),
+    });
+  const outboxRow = async (email: string) =>
+    (
+      await harness.db.pool.query<{ sent_at: Date | null; attempts: number; last_error: string | null }>(
+        `SELECT sent_at, attempts, last_error FROM mail.mail_outbox WHERE "to" = $1`,
+        [email],
+      )
+    ).rows;
+
+  async function until(check: () => Promise<boolean> | boolean, timeoutMs = 10_000) {
+    const deadline = Date.now() + timeoutMs;
+    while (!(await check())) {
+      if (Date.now() > deadline) throw new Error('timed out');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  it('delivers the verification mail through SMTP and marks it sent in the outbox', async () => {
+    expect((await register('smtp-one@a.example')).errors).toBeUndefined();
+    // Sent right after the answer (the mail committed with the account).
+    await until(() => received.some((m) => m.to.includes('smtp-one@a.example')));
+    const mail = received.find((m) => m.to.includes('smtp-one@a.example'));
+    // The body is quoted-printable: undo soft line breaks and the encoded "=".
+    const body = (mail?.raw ?? '').replace(/=\r?\n/g, '').replace(/=3D/g, '=');
+    expect(body).toMatch(/verify-email\?token=[A-Za-z0-9_-]{43}/);
+    await until(async () => (await outboxRow('smtp-one@a.example'))[0]?.sent_at != null);
+    expect(await outboxRow('smtp-one@a.example')).toHaveLength(1);
+    // With SMTP configured the development mailbox is off.
+    const mailbox = await run(harness.as(), DEV_MAILBOX, { to: 'smtp-one@a.example' });
+    expect(mailbox.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+  });
+
+  it('keeps a refused mail in the outbox (the request still succeeds) and retries it until delivered', async () => {
+    refuse = true;
+    expect((await register('smtp-two@a.example')).errors).toBeUndefined();
+    await until(async () => ((await outboxRow('smtp-two@a.example'))[0]?.attempts ?? 0) >= 1);
+    const [row] = await outboxRow('smtp-two@a.example');
+    expect(row).toMatchObject({ sent_at: null });
+    expect(row?.last_error).toMatch(/mailbox unavailable/);
+    expect(received.some((m) => m.to.includes('smtp-two@a.example'))).toBe(false);
+    refuse = false;
+    await until(() => received.some((m) => m.to.includes('smtp-two@a.example')));
+    await until(async () => (await outboxRow('smtp-two@a.example'))[0]?.sent_at != null);
   });
 });
