@@ -41,7 +41,9 @@ export default tseslint.config(
   {
     files: ['**/*.ts'],
     languageOptions: {
-      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+      // One program for the whole repository (a project per package would load every shared package's sources again
+      // for each, and exhaust the heap).
+      parserOptions: { project: './tsconfig.json', tsconfigRootDir: import.meta.dirname },
       globals: globals.node,
     },
     plugins: { 'simple-import-sort': simpleImportSort },
