@@ -13,8 +13,8 @@ import {
   signGatewayToken,
   type SigningKey,
 } from '@g3d/auth';
-import { createLogger } from '@g3d/kit';
 import { createGateway, type GatewayService } from '@g3d/gateway';
+import { createLogger } from '@g3d/kit';
 import {
   loadPlatformConfig,
   RANDOM_PORTS_ENV,
@@ -22,8 +22,8 @@ import {
   startPlatform,
   SUPERGRAPH_FILE,
 } from '@g3d/platform';
-import { createRemoteJWKSet } from 'jose';
 import { createEmptyDatabase, databaseEnv, testConfig, type TestDatabase, testStorePrefix } from '@g3d/testkit';
+import { createRemoteJWKSet } from 'jose';
 
 export const BENCH_ADMIN = { email: 'bench-admin@bench.example', password: 'bench password, loopback only' };
 

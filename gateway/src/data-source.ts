@@ -8,10 +8,15 @@ import { AppError } from '@g3d/errors';
 import { type HttpFetch, IDEMPOTENCY_HEADER } from '@g3d/kit';
 import { GraphQLError } from 'graphql';
 
+import { collectEntitlements } from './entitlements.ts';
 import type { GatewayContext } from './gateway.ts';
 
 /** Codes a subgraph answers for the client's own mistakes: relayed as they are. */
 const CLIENT_CODES = new Set(['BAD_USER_INPUT', 'GRAPHQL_VALIDATION_FAILED', 'BAD_REQUEST', 'GRAPHQL_PARSE_FAILED']);
+
+type SubgraphResponse = Parameters<
+  NonNullable<RemoteGraphQLDataSource<GatewayContext>['didReceiveResponse']>
+>[0]['response'];
 
 /** Header carrying the request's deadline (epoch ms) to subgraphs, so they stop working for a gone client. */
 export const DEADLINE_HEADER = 'x-g3d-deadline';
@@ -45,6 +50,19 @@ export class SignedDataSource extends RemoteGraphQLDataSource<GatewayContext> {
       context.tokens.set(this.subgraphName, token);
     }
     request.http?.headers.set(GATEWAY_TOKEN_HEADER, await token);
+  }
+
+  /** The AI wrappers' entitlement decisions (response extensions) are kept for the client's response. */
+  override didReceiveResponse({
+    response,
+    context,
+  }: {
+    response: SubgraphResponse;
+    context: GatewayContext;
+  }): SubgraphResponse {
+    const entitlements = (context as Partial<GatewayContext>).entitlements;
+    if (entitlements) collectEntitlements(entitlements, response.extensions);
+    return response;
   }
 
   /** A non-2xx answer: the client's mistake passes with its code, anything else is the service's failure. */

@@ -17,8 +17,8 @@ import {
   createHttpServer,
   Draining,
   errorLoggingPlugin,
-  IDEMPOTENCY_KEY,
   httpErrorHandler,
+  IDEMPOTENCY_KEY,
   jsonBody,
   listen,
   type Logger,
@@ -32,6 +32,7 @@ import { authenticate, type PlatformAuth } from './authenticate.ts';
 import { disableApolloGatewayTelemetry } from './config.ts';
 import { SignedDataSource } from './data-source.ts';
 import { corsMiddleware, type CorsSettings, rateLimit, type RateLimitSettings, securityHeaders } from './edge.ts';
+import { entitlementsPlugin, type ServiceEntitlements } from './entitlements.ts';
 import {
   createLimitChecker,
   credentialFieldsOf,
@@ -53,6 +54,8 @@ export interface GatewayContext {
   tokens: Map<string, Promise<string>>;
   /** When the request must be answered (epoch ms): subgraph fetches get what remains, and are told. */
   deadline: number;
+  /** What the AI wrappers' entitlement decisions reported, by service (relayed to the client). */
+  entitlements: ServiceEntitlements;
 }
 
 export interface GatewayOptions {
@@ -133,6 +136,7 @@ export function createGateway(options: GatewayOptions): GatewayService {
       app.disable('x-powered-by');
       app.use(draining.middleware);
       server = createHttpServer(app);
+      draining.watch(server);
       disableApolloGatewayTelemetry();
       const limits = options.limits === null ? null : (options.limits ?? DEFAULT_LIMITS);
       const gateway = new ApolloGateway({
@@ -182,6 +186,7 @@ export function createGateway(options: GatewayOptions): GatewayService {
             : ApolloServerPluginLandingPageLocalDefault({ embed: true }),
           errorLoggingPlugin<GatewayContext>(),
           unavailableAs503(),
+          entitlementsPlugin<GatewayContext>(),
         ],
       });
       await apollo.start();
@@ -262,6 +267,7 @@ export function createGateway(options: GatewayOptions): GatewayService {
               logger: logger.child({ requestId }),
               tokens: new Map(),
               deadline: Date.now() + (options.requestTimeoutMs ?? 15_000),
+              entitlements: {},
             };
           },
         }),
@@ -274,6 +280,8 @@ export function createGateway(options: GatewayOptions): GatewayService {
     drain: () => draining.start(),
     async stop() {
       readiness?.stop();
+      // A draining gateway stops accepting only once connections have stopped arriving.
+      if (draining.active) await draining.quiet();
       await apollo?.stop();
       fetcher.close();
       apiKeyVerifier?.close();

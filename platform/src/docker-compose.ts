@@ -1,10 +1,10 @@
 // docker-compose.yml is generated from the service manifest (`npm run compose` writes it with the supergraph;
 // `npm run compose:check` fails when it is stale): one container per service, each with its port, its database
-// settings when it owns a schema, the URLs of the services it calls, the JWKS of the services it trusts, and
-// its own key bundle. The shared pieces (infrastructure, jobs, anchors) are the fixed text below.
+// settings when it uses the database (owns a schema, or writes platform events), the URLs of the services it
+// calls, the JWKS of the services it trusts, and its own key bundle. The shared pieces (infrastructure, jobs, anchors) are the fixed text below.
 import path from 'node:path';
 
-import { GATEWAY, type ServiceDeclaration, SUBGRAPHS } from '@g3d/manifest';
+import { GATEWAY, type ServiceDeclaration, SUBGRAPHS, usesDatabase } from '@g3d/manifest';
 
 import { KEY_BUNDLES } from './key-bundles.ts';
 
@@ -174,11 +174,12 @@ function subgraphBlock(service: ServiceDeclaration): string {
     env.push(`# Verifies ${peer}'s service tokens with its published keys (manifest: trusts).`);
     env.push(`${peer.toUpperCase().replace(/-/g, '_')}_JWKS_URL: ${url(peer, '/.well-known/jwks.json')}`);
   }
+  if (!service.database && service.eventLog) env.push('# Writes platform events (usage records); owns no schema.');
   return `
   ${service.name}:
-    <<: *${service.database ? 'db-subgraph' : 'subgraph'}
+    <<: *${usesDatabase(service) ? 'db-subgraph' : 'subgraph'}
     environment:
-      <<: *${service.database ? 'db-env' : 'env'}
+      <<: *${usesDatabase(service) ? 'db-env' : 'env'}
 ${env.map((line) => `      ${line}`).join('\n')}
     volumes:
       - keys-${service.keyBundle}:/data/keys:ro

@@ -10,7 +10,7 @@ import { StartupError } from '@g3d/config';
 import { applyMigrations, createDatabase, type Database, type EmbeddedPostgres, startEmbeddedPostgres } from '@g3d/db';
 import { createGateway, type GatewayService, limitsFrom, subgraphEndpoints } from '@g3d/gateway';
 import { loadGatewayPublicKey, loadSigningKey, type Logger, type ServiceContext, type SubgraphService } from '@g3d/kit';
-import { findService, JOBS, portSetting, type ServiceDeclaration, SUBGRAPHS } from '@g3d/manifest';
+import { findService, JOBS, portSetting, type ServiceDeclaration, SUBGRAPHS, usesDatabase } from '@g3d/manifest';
 import { createStore, type Store } from '@g3d/store';
 import { createRemoteJWKSet, type JWTVerifyGetKey } from 'jose';
 import pg from 'pg';
@@ -126,7 +126,7 @@ export async function startPlatform(config: PlatformConfig, options: StartOption
   }
 
   async function start(): Promise<RunningPlatform> {
-    const wantsDb = all || options.service === 'migrate' || (lone?.database ?? null) !== null;
+    const wantsDb = all || options.service === 'migrate' || (lone ? usesDatabase(lone) : false);
     let databaseUrl = config.DATABASE_URL ?? '';
     if (wantsDb && !config.DATABASE_URL) {
       if (!all && options.service !== 'migrate') {

@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
-import { SUBGRAPHS } from '@g3d/manifest';
+import { SUBGRAPHS, usesDatabase } from '@g3d/manifest';
 import { dockerComposeYaml, KEY_BUNDLES, keyBundleOf } from '@g3d/platform';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
@@ -110,16 +110,14 @@ describe('docker-compose.yml', () => {
       expect(deps.keygen, subgraph.name).toBe('service_completed_successfully');
       expect(deps.migrate, subgraph.name).toBe('service_completed_successfully');
       expect(deps.redis, subgraph.name).toBe('service_healthy');
-      if (subgraph.database) expect(deps.postgres, subgraph.name).toBe('service_healthy');
+      if (usesDatabase(subgraph)) expect(deps.postgres, subgraph.name).toBe('service_healthy');
     }
     expect(dependencies(gateway!).keygen).toBe('service_completed_successfully');
   });
 
   it('gives database settings only to the services that use the database', () => {
     for (const subgraph of SUBGRAPHS) {
-      expect(Boolean(environment(services[subgraph.name]!).DATABASE_URL), subgraph.name).toBe(
-        subgraph.database !== null,
-      );
+      expect(Boolean(environment(services[subgraph.name]!).DATABASE_URL), subgraph.name).toBe(usesDatabase(subgraph));
     }
     expect(environment(services.migrate!).DATABASE_URL).toBeTruthy();
     expect(environment(gateway!).DATABASE_URL).toBeUndefined();

@@ -181,26 +181,54 @@ export async function registerAccount(url: string, email: string, password = DEF
     },
   });
   if (registered.errors) throw new Error(`register failed: ${JSON.stringify(registered.errors)}`);
-  const mail = await gql<{ devMailbox: { text: string }[] }>(
+  const mail = await devMailbox(url, email);
+  const token = mail.find((m) => m.kind === 'verify_email')?.token;
+  await gql(url, 'mutation($t: String!) { verifyEmail(token: $t) }', { variables: { t: token } });
+}
+
+export interface DevMail {
+  subject: string;
+  text: string;
+  kind: string;
+  token: string | null;
+}
+
+const admins = new Map<string, Promise<TestClient>>();
+
+/** The development mailbox of `email`, newest first, read as the platform administrator (its only reader). */
+export async function devMailbox(url: string, email: string): Promise<DevMail[]> {
+  let admin = admins.get(url);
+  if (!admin) admins.set(url, (admin = signIn(url, ADMIN.email, ADMIN.password)));
+  const mail = await gql<{ devMailbox: DevMail[] }>(
     url,
-    'query($to: String!) { devMailbox(to: $to) { text } }',
+    'query($to: String!) { devMailbox(to: $to) { subject text kind token } }',
+    { variables: { to: email }, token: await admin },
+  );
+  if (!mail.data) throw new Error(`devMailbox failed: ${JSON.stringify(mail.errors)}`);
+  return mail.data.devMailbox;
+}
+
+/**
+ * Puts an organization on a plan (platform administrator's assignPlan): new organizations are on the free plan,
+ * which opens chat-builder and translate-ai only.
+ */
+export async function assignPlan(url: string, organizationId: string, planId = 'professional'): Promise<void> {
+  let admin = admins.get(url);
+  if (!admin) admins.set(url, (admin = signIn(url, ADMIN.email, ADMIN.password)));
+  const result = await gql(
+    url,
+    'mutation($o: ID!, $p: ID!) { assignPlan(organizationId: $o, planId: $p) { status } }',
     {
-      variables: { to: email },
+      variables: { o: organizationId, p: planId },
+      token: await admin,
     },
   );
-  const token = /[?&]token=([A-Za-z0-9_-]+)/.exec(mail.data?.devMailbox[0]?.text ?? '')?.[1];
-  await gql(url, 'mutation($t: String!) { verifyEmail(token: $t) }', { variables: { t: token } });
+  if (result.errors) throw new Error(`assignPlan failed: ${JSON.stringify(result.errors)}`);
 }
 
 /** The token of the newest invitation mailed to `email` (read from the development mailbox). */
 export async function invitationToken(url: string, email: string): Promise<string> {
-  const mail = await gql<{ devMailbox: { text: string; subject: string }[] }>(
-    url,
-    'query($to: String!) { devMailbox(to: $to) { subject text } }',
-    { variables: { to: email } },
-  );
-  const newest = mail.data?.devMailbox.find((m) => m.subject.includes('invited'));
-  const token = /[?&]token=(inv_[A-Za-z0-9_-]+)/.exec(newest?.text ?? '')?.[1];
-  if (!token) throw new Error(`no invitation mail for ${email}`);
-  return token;
+  const newest = (await devMailbox(url, email)).find((m) => m.kind === 'invitation');
+  if (!newest?.token) throw new Error(`no invitation mail for ${email}`);
+  return newest.token;
 }

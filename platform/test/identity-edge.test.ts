@@ -28,6 +28,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   ADMIN,
   DEFAULT_PASSWORD,
+  devMailbox,
   gql,
   type GraphQLResponse,
   registerAccount,
@@ -297,12 +298,7 @@ describe('ended sessions at the gateway', () => {
     const live = await signIn(BOB.email, BOB.password);
     await expectMe(live.accessToken, live.user);
     await call(REQUEST_PASSWORD_RESET.document, { variables: { email: BOB.email } });
-    const mail = await call<{ devMailbox: { kind: string; text: string }[] }>(
-      'query($to: String!) { devMailbox(to: $to) { kind text } }',
-      { variables: { to: BOB.email } },
-    );
-    const text = mail.data?.devMailbox.find((m) => m.kind === 'reset_password')?.text ?? '';
-    const token = /[?&]token=([A-Za-z0-9_-]+)/.exec(text)?.[1];
+    const token = (await devMailbox(platform.gatewayUrl, BOB.email)).find((m) => m.kind === 'reset_password')?.token;
     const reset = await call(RESET_PASSWORD.document, {
       variables: { input: { token, newPassword: 'an even longer new passphrase' } },
     });

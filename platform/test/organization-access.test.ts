@@ -9,6 +9,7 @@ import { generateTotp } from '@g3d/identity';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import {
+  assignPlan,
   DEFAULT_PASSWORD,
   gql,
   type GraphQLResponse,
@@ -72,6 +73,8 @@ beforeAll(async () => {
       variables: { i: { name: 'A2', slug: 'org-a2' } },
     })
   ).data?.createOrganization.id as string;
+  // Code Forge (the probe of these tests) is on the professional plan, not on free.
+  await Promise.all([assignPlan(url(), orgA), assignPlan(url(), orgA2)]);
   await invite(alice, orgA, joe, 'joe@a.example', ['developer']);
   await invite(alice, orgA2, joe, 'joe@a.example', ['analyst']);
   joeId = (await gql<{ me: { id: string } }>(url(), '{ me { id } }', { token: joe })).data?.me.id as string;

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import {
   DEFAULT_PASSWORD,
+  devMailbox,
   gql,
   type GraphQLResponse,
   registerClient,
@@ -39,7 +40,6 @@ const CREATE_ORG = 'mutation($i: CreateOrganizationInput!) { createOrganization(
 const INVITE = 'mutation($i: InviteMemberInput!) { inviteMember(input: $i) { id } }';
 const RESEND_INVITATION = 'mutation($id: ID!) { resendInvitation(id: $id) { id } }';
 const AUDIT = '{ myAuditEvents(first: 200) { events { type metadata } } }';
-const MAILBOX = 'query($to: String!) { devMailbox(to: $to) { kind subject } }';
 
 type AuditEvents = { myAuditEvents: { events: { type: string; metadata: Record<string, unknown> }[] } };
 
@@ -50,8 +50,7 @@ async function auditOf(client: TestClient | string) {
 }
 
 async function mailKinds(to: string): Promise<string[]> {
-  const result = await gql<{ devMailbox: { kind: string }[] }>(url(), MAILBOX, { variables: { to } });
-  return result.data?.devMailbox.map((m) => m.kind) ?? [];
+  return (await devMailbox(url(), to)).map((m) => m.kind);
 }
 
 beforeAll(async () => {

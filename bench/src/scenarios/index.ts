@@ -3,6 +3,7 @@
 // it here. `relativeTo` names the scenario it is compared with.
 import type { Scenario } from '../scenario.ts';
 import { baseline, baselineAgain } from './baseline.ts';
+import { authorize, storeIncr } from './entitlement.ts';
 import { directSubgraph, gatewayFederated, gatewayFederatedBare, gatewayMe, gatewayMeBare } from './graphql.ts';
 import { argon2Raw, loginDirect, loginGateway } from './login.ts';
 
@@ -16,5 +17,7 @@ export const SCENARIOS: Scenario[] = [
   argon2Raw,
   loginDirect,
   loginGateway,
+  storeIncr,
+  authorize,
   baselineAgain,
 ];

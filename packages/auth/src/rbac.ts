@@ -11,20 +11,24 @@ export type ServiceSlug = AiServiceSlug;
 export const PLATFORM_SCOPES = {
   orgRead: 'org:read',
   orgAdmin: 'org:admin',
+  /** Change the organization's plan and billing (owners). */
   billingAdmin: 'billing:admin',
+  /** See the organization's usage, subscription and billing (owners, admins, the billing role). */
+  billingRead: 'billing:read',
   telemetryRead: 'telemetry:read',
   platformAdmin: 'admin:platform',
 } as const;
 
 export const SERVICE_SCOPES: readonly string[] = SERVICE_ACCESS.flatMap((s) => [`${s.scope}:read`, `${s.scope}:write`]);
 
-export type OrganizationRole = 'owner' | 'admin' | 'member' | (typeof AI_SERVICES)[number]['role'];
+export type OrganizationRole = 'owner' | 'admin' | 'member' | 'billing' | (typeof AI_SERVICES)[number]['role'];
 
 /** Roles an organization can grant. */
 export const ORGANIZATION_ROLES: readonly OrganizationRole[] = [
   'owner',
   'admin',
   'member',
+  'billing',
   ...AI_SERVICES.map((s) => s.role),
 ];
 
@@ -39,13 +43,26 @@ const ROLE_SCOPES: Record<OrganizationRole, readonly string[]> = Object.fromEntr
       PLATFORM_SCOPES.orgRead,
       PLATFORM_SCOPES.orgAdmin,
       PLATFORM_SCOPES.billingAdmin,
+      PLATFORM_SCOPES.billingRead,
       PLATFORM_SCOPES.telemetryRead,
       ...SERVICE_SCOPES,
     ],
   ],
-  // "admin always passes" for every service (reference), and administers the organization.
-  ['admin', [PLATFORM_SCOPES.orgRead, PLATFORM_SCOPES.orgAdmin, PLATFORM_SCOPES.telemetryRead, ...SERVICE_SCOPES]],
+  // "admin always passes" for every service (reference), administers the organization and sees its usage and
+  // billing, but does not change the plan.
+  [
+    'admin',
+    [
+      PLATFORM_SCOPES.orgRead,
+      PLATFORM_SCOPES.orgAdmin,
+      PLATFORM_SCOPES.billingRead,
+      PLATFORM_SCOPES.telemetryRead,
+      ...SERVICE_SCOPES,
+    ],
+  ],
   ['member', [PLATFORM_SCOPES.orgRead]],
+  // Sees the organization's usage and billing (e.g. an accountant); changes nothing, invokes no service.
+  ['billing', [PLATFORM_SCOPES.orgRead, PLATFORM_SCOPES.billingRead]],
   ...SERVICE_ACCESS.map((s) => [s.role, [PLATFORM_SCOPES.orgRead, `${s.scope}:read`, `${s.scope}:write`]]),
 ]) as Record<OrganizationRole, readonly string[]>;
 

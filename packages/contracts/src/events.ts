@@ -2,6 +2,7 @@
 import { z } from 'zod';
 
 import { defineEvent, uuid } from './define.ts';
+import { quotaThresholdReached, subscriptionChanged, usageRecorded } from './entitlement.ts';
 
 /** An account was erased (GDPR): other subgraphs drop or anonymize what they hold about the user. */
 export const userErased = defineEvent('identity.user-erased', z.object({ userId: uuid() }));
@@ -17,4 +18,10 @@ export const membershipChanged = defineEvent(
   }),
 );
 
-export const EVENTS = [userErased, membershipChanged] as const;
+export const EVENTS = [
+  userErased,
+  membershipChanged,
+  usageRecorded,
+  quotaThresholdReached,
+  subscriptionChanged,
+] as const;

@@ -79,9 +79,31 @@ export async function probeReadiness(serviceUrl: string, timeoutMs: number): Pro
  */
 export class Draining {
   private draining = false;
+  private lastConnectionAt = 0;
 
   start(): void {
     this.draining = true;
+  }
+
+  /** Notes when connections arrive (see quiet). */
+  watch(server: http.Server): void {
+    server.on('connection', () => {
+      this.lastConnectionAt = Date.now();
+    });
+  }
+
+  /**
+   * Resolves once no connection has arrived for `quietMs` (at most after `maxMs`): stopping the listener then
+   * cannot reset a connection a client has just opened (still waiting to be accepted while the process was busy).
+   * Behind a load balancer that saw readiness fail, this is at once.
+   */
+  async quiet(quietMs = 250, maxMs = 5_000): Promise<void> {
+    const deadline = Date.now() + maxMs;
+    for (;;) {
+      const wait = this.lastConnectionAt + quietMs - Date.now();
+      if (wait <= 0 || Date.now() >= deadline) return;
+      await new Promise((resolve) => setTimeout(resolve, Math.min(wait, deadline - Date.now())));
+    }
   }
 
   get active(): boolean {

@@ -1,6 +1,6 @@
 export * from './dependencies.ts';
-export * from './http-fetcher.ts';
 export * from './http.ts';
+export * from './http-fetcher.ts';
 export * from './idempotency.ts';
 export * from './input.ts';
 export * from './internal.ts';

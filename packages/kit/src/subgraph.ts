@@ -87,6 +87,10 @@ export interface SubgraphDefinition<TContext extends BaseContext> extends Subgra
   internalRoutes?: readonly InternalRoute[];
   /** Periodic background work, started with the service and stopped with it. */
   jobs?: readonly BackgroundJob[];
+  /** Long-running work (e.g. a store subscription), started before the service listens and stopped with it. */
+  background?: readonly BackgroundTask[];
+  /** Apollo Server plugins of this subgraph besides the kit's (e.g. response extensions). */
+  plugins?: readonly ApolloServerPlugin<TContext>[];
   /**
    * Handlers of the platform events this subgraph consumes (packages/events); they must match the topics its
    * manifest entry declares in `consumes`.
@@ -104,6 +108,12 @@ export interface BackgroundJob {
   run: () => Promise<void>;
   /** Also run once as the service starts (before it listens), not only after the first interval. */
   runAtStart?: boolean;
+}
+
+export interface BackgroundTask {
+  name: string;
+  start(): Promise<void>;
+  stop(): Promise<void>;
 }
 
 export interface SubgraphService {
@@ -191,6 +201,7 @@ export function createSubgraph<TContext extends BaseContext>(
       app.disable('x-powered-by');
       app.use(draining.middleware);
       server = createHttpServer(app);
+      draining.watch(server);
       apollo = new ApolloServer<TContext>({
         schema,
         formatError: subgraphFormatError,
@@ -205,6 +216,7 @@ export function createSubgraph<TContext extends BaseContext>(
           ApolloServerPluginLandingPageDisabled(),
           ApolloServerPluginInlineTraceDisabled(),
           errorLoggingPlugin(),
+          ...(definition.plugins ?? []),
         ],
       });
       await apollo.start();
@@ -259,6 +271,7 @@ export function createSubgraph<TContext extends BaseContext>(
         }),
       );
       app.use(httpErrorHandler);
+      for (const task of definition.background ?? []) await task.start();
       // Jobs that must have run before the service answers (e.g. the security state in the store).
       for (const job of definition.jobs ?? []) {
         if (job.runAtStart) await job.run();
@@ -288,7 +301,9 @@ export function createSubgraph<TContext extends BaseContext>(
     drain: () => draining.start(),
     async stop() {
       for (const timer of timers.splice(0)) clearInterval(timer);
-      await Promise.allSettled([...running, consumer?.stop()]);
+      await Promise.allSettled([...running, consumer?.stop(), ...(definition.background ?? []).map((t) => t.stop())]);
+      // A draining service stops accepting only once connections have stopped arriving.
+      if (draining.active) await draining.quiet();
       // apollo.stop() runs the drain plugin: stop accepting, let in-flight requests finish, then close.
       await apollo?.stop();
       if (server?.listening) await new Promise((resolve) => server?.close(resolve));

@@ -24,6 +24,11 @@ export interface ServiceDeclaration {
   /** The PostgreSQL schema it owns (one per subgraph), or null when it keeps no tables. */
   database: string | null;
   /**
+   * Writes platform events without owning a schema (the AI wrappers record every invocation's usage in the event
+   * log): it needs a database connection all the same.
+   */
+  eventLog: boolean;
+  /**
    * Services it calls directly (service-to-service /internal routes, a JWKS): running alone, it needs their URLs
    * in SUBGRAPH_URLS.
    */
@@ -43,6 +48,7 @@ const service = (
     Partial<ServiceDeclaration>,
 ): ServiceDeclaration => ({
   database: null,
+  eventLog: false,
   calls: [],
   trusts: [],
   publishes: [],
@@ -95,6 +101,14 @@ export const SUBGRAPHS: readonly ServiceDeclaration[] = [
     folder: 'subgraphs/entitlement',
     defaultPort: 4003,
     database: 'entitlement',
+    // usage-recorded is written by the entitlement decision library (packages/entitlement-client) in the processes
+    // of the AI wrappers, on entitlement's behalf: one topic, one owner.
+    publishes: [
+      'entitlement.usage-recorded',
+      'entitlement.quota-threshold-reached',
+      'entitlement.subscription-changed',
+    ],
+    consumes: ['entitlement.usage-recorded'],
   }),
   service({
     name: 'telemetry',
@@ -110,6 +124,8 @@ export const SUBGRAPHS: readonly ServiceDeclaration[] = [
       package: '@g3d/ai-services',
       folder: 'subgraphs/ai',
       defaultPort: facts.defaultPort,
+      // Every invocation's usage goes to the event log before the answer (packages/entitlement-client).
+      eventLog: true,
       ai: facts,
     }),
   ),
@@ -137,6 +153,11 @@ export function findService(name: string): ServiceDeclaration | undefined {
 /** The setting that overrides a service's port: `identity` → `IDENTITY_PORT`, `ai-vision-pro` → `AI_VISION_PRO_PORT`. */
 export function portSetting(name: string): string {
   return `${name.toUpperCase().replace(/-/g, '_')}_PORT`;
+}
+
+/** Whether a service connects to the database: it owns a schema, or writes platform events. */
+export function usesDatabase(service: ServiceDeclaration): boolean {
+  return service.database !== null || service.eventLog;
 }
 
 /** The services that consume an event topic (its consumer groups). */

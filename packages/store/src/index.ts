@@ -23,6 +23,41 @@ export interface AtomicResult {
   refused: { step: number; ttlMs: number | null } | null;
 }
 
+/**
+ * What a script's in-process twin may do: synchronous operations on the store's keys (unprefixed, as given to
+ * `Store.script`), with the semantics of the Redis commands the Lua side uses.
+ */
+export interface ScriptOps {
+  get(key: string): string | null;
+  /** SET, with PX when ttlMs is given. */
+  set(key: string, value: string, ttlMs?: number): void;
+  /** SET … NX: true when it set the value. */
+  setIfAbsent(key: string, value: string, ttlMs?: number): boolean;
+  /** INCRBY; the expiry (PEXPIRE) is set only when this call created the key. */
+  incr(key: string, by: number, ttlMs?: number): number;
+  del(key: string): void;
+  /** PTTL in ms; null when the key is absent or has no expiry. */
+  ttl(key: string): number | null;
+}
+
+/** A script's reply: a flat array of strings, integers and nulls (Lua `false`), as Redis returns it. */
+export type ScriptReply = (string | number | null)[];
+
+/**
+ * A store operation of several steps that decide on what they read, atomically, in one round trip: a Lua script
+ * on Redis (EVALSHA; KEYS prefixed by the store; keys the script builds from a KEYS entry by appending to it keep
+ * the prefix) and its twin in TypeScript for the in-process store. Both must return the same reply for the same
+ * state; a script's own tests run it on both implementations.
+ */
+export interface StoreScript {
+  /** Unique among scripts: letters, digits and underscores. */
+  name: string;
+  /** Redis Lua. Return a flat table of strings and integers; use `false` for null (a nil would cut the table). */
+  lua: string;
+  /** The same logic for the in-process store: synchronous, so nothing interleaves. */
+  local(ops: ScriptOps, keys: readonly string[], args: readonly string[]): ScriptReply;
+}
+
 export interface Store {
   readonly kind: 'redis' | 'memory';
   get(key: string): Promise<string | null>;
@@ -40,6 +75,11 @@ export interface Store {
    * first that refuses: several checks and counters at the price of one command.
    */
   atomic(steps: readonly AtomicStep[]): Promise<AtomicResult>;
+  /**
+   * Runs `script` atomically in one round trip (no other call interleaves): reads, decisions and writes that
+   * `atomic`'s fixed steps cannot express. Arguments arrive as strings on both implementations.
+   */
+  script(script: StoreScript, keys: readonly string[], args: readonly (string | number)[]): Promise<ScriptReply>;
   publish(channel: string, message: string): Promise<void>;
   /** Delivers messages published after the returned promise resolves; call the result to unsubscribe. */
   subscribe(channel: string, onMessage: (message: string) => void): Promise<() => Promise<void>>;
@@ -82,6 +122,7 @@ function guarded(store: Store): Store {
     incr: wrap(store.incr.bind(store)),
     ttl: wrap(store.ttl.bind(store)),
     atomic: wrap(store.atomic.bind(store)),
+    script: wrap(store.script.bind(store)),
     publish: wrap(store.publish.bind(store)),
     subscribe: wrap(store.subscribe.bind(store)),
     ping: wrap(store.ping.bind(store)),

@@ -1,5 +1,5 @@
 // In-process store for the embedded default: same semantics as the Redis store, for one process.
-import type { AtomicResult, AtomicStep, Store } from './index.ts';
+import type { AtomicResult, AtomicStep, ScriptOps, ScriptReply, Store, StoreScript } from './index.ts';
 
 interface Entry {
   value: string;
@@ -85,6 +85,29 @@ export class MemoryStore implements Store {
     }
     return { values, refused: null };
   }
+
+  async script(script: StoreScript, keys: readonly string[], args: readonly (string | number)[]): Promise<ScriptReply> {
+    // Synchronous from the first operation to the last, like a Lua script in Redis.
+    return script.local(this.ops, keys, args.map(String));
+  }
+
+  /** The operations a script's in-process twin runs with (keys unprefixed, as the script was given them). */
+  private readonly ops: ScriptOps = {
+    get: (key) => this.live(key)?.value ?? null,
+    set: (key, value, ttlMs) => {
+      this.entries.set(this.prefix + key, { value, expiresAt: ttlMs ? Date.now() + ttlMs : null });
+    },
+    setIfAbsent: (key, value, ttlMs) => {
+      if (this.live(key)) return false;
+      this.ops.set(key, value, ttlMs);
+      return true;
+    },
+    incr: (key, by, ttlMs) => this.incrNow(key, by, ttlMs),
+    del: (key) => {
+      this.entries.delete(this.prefix + key);
+    },
+    ttl: (key) => this.ttlNow(key),
+  };
 
   private incrNow(key: string, by: number, ttlMs?: number): number {
     const entry = this.live(key);

@@ -1,8 +1,10 @@
 // Redis store: shared by every replica. Subscriptions use a second connection (a subscribed Redis
 // connection cannot run other commands).
+import { createHash } from 'node:crypto';
+
 import { Redis } from 'ioredis';
 
-import type { AtomicResult, AtomicStep, Store } from './index.ts';
+import type { AtomicResult, AtomicStep, ScriptReply, Store, StoreScript } from './index.ts';
 
 // INCRBY and set the expiry only when this call created the key, atomically.
 const INCR_WITH_TTL = `
@@ -41,6 +43,8 @@ export class RedisStore implements Store {
   private subscriber: Redis | undefined;
   private subscriberReady: Promise<void> | undefined;
   private readonly handlers = new Map<string, Set<(message: string) => void>>();
+  /** Each script's SHA-1 by name (EVALSHA; loaded on NOSCRIPT).*/
+  private readonly scripts = new Map<string, string>();
 
   constructor(
     url: string,
@@ -135,6 +139,26 @@ export class RedisStore implements Store {
       values,
       refused: refusedAt ? { step: Number(refusedAt) - 1, ttlMs: Number(ttl) < 0 ? null : Number(ttl) } : null,
     };
+  }
+
+  async script(script: StoreScript, keys: readonly string[], args: readonly (string | number)[]): Promise<ScriptReply> {
+    // EVALSHA as a plain command (lighter than ioredis' script commands); a Redis that does not know the script
+    // yet (first use, restart, SCRIPT FLUSH) answers NOSCRIPT: load it and run it again.
+    let sha = this.scripts.get(script.name);
+    if (sha === undefined) {
+      sha = createHash('sha1').update(script.lua).digest('hex');
+      this.scripts.set(script.name, sha);
+    }
+    const argv: (string | number)[] = [sha, keys.length];
+    for (const key of keys) argv.push(this.prefix + key);
+    for (const arg of args) argv.push(arg);
+    try {
+      return (await this.client.call('evalsha', argv)) as ScriptReply;
+    } catch (error) {
+      if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
+      await this.client.call('script', ['load', script.lua]);
+      return (await this.client.call('evalsha', argv)) as ScriptReply;
+    }
   }
 
   async publish(channel: string, message: string) {

@@ -1,5 +1,5 @@
 // One contract, two implementations: the in-process store and Redis (when REDIS_URL is set, as in CI).
-import { createStore, type Store } from '@g3d/store';
+import { createStore, type ScriptOps, type Store, type StoreScript } from '@g3d/store';
 import { testConfig, testStorePrefix } from '@g3d/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -8,6 +8,59 @@ if (testConfig.REDIS_URL) implementations.push(['redis', testConfig.REDIS_URL]);
 else it.skip('redis: set REDIS_URL to run the contract against Redis', () => {});
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * A script for the contract: a counter whose maximum is read from another key, in a key built from a KEYS entry
+ * and an argument. Replies {1, count, ttl} when counted, {0, count, false} when refused (undone), {-1} when the
+ * maximum is not set.
+ */
+const boundedCounter: StoreScript = {
+  name: 'contract_bounded_counter',
+  lua: `
+local max = redis.call('GET', KEYS[1])
+if not max then return {-1} end
+local key = KEYS[2] .. ARGV[1]
+local v = redis.call('INCRBY', key, 1)
+if v == 1 then redis.call('PEXPIRE', key, ARGV[2]) end
+if v > tonumber(max) then
+  redis.call('INCRBY', key, -1)
+  return {0, v - 1, false}
+end
+return {1, v, redis.call('PTTL', key)}`,
+  local(ops: ScriptOps, keys, args) {
+    const max = ops.get(keys[0] as string);
+    if (max === null) return [-1];
+    const key = (keys[1] as string) + (args[0] as string);
+    const v = ops.incr(key, 1, Number(args[1]));
+    if (v > Number(max)) {
+      ops.incr(key, -1);
+      return [0, v - 1, null];
+    }
+    return [1, v, ops.ttl(key)];
+  },
+};
+
+/** Every other operation a twin may use, against what Redis does. */
+const otherOps: StoreScript = {
+  name: 'contract_other_ops',
+  lua: `
+local first = redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', 60000) and 1 or 0
+local second = redis.call('SET', KEYS[1], 'other', 'NX', 'PX', 60000) and 1 or 0
+redis.call('SET', KEYS[2], 'plain')
+local plainTtl = redis.call('PTTL', KEYS[2])
+local value = redis.call('GET', KEYS[1])
+redis.call('DEL', KEYS[1])
+return {first, second, value, redis.call('GET', KEYS[1]) or false, plainTtl == -1 and 'none' or 'some'}`,
+  local(ops, keys, args) {
+    const first = ops.setIfAbsent(keys[0] as string, args[0] as string, 60_000) ? 1 : 0;
+    const second = ops.setIfAbsent(keys[0] as string, 'other', 60_000) ? 1 : 0;
+    ops.set(keys[1] as string, 'plain');
+    const plainTtl = ops.ttl(keys[1] as string);
+    const value = ops.get(keys[0] as string);
+    ops.del(keys[0] as string);
+    return [first, second, value, ops.get(keys[0] as string), plainTtl === null ? 'none' : 'some'];
+  },
+};
 
 describe.each(implementations)('store contract: %s', (_kind, redisUrl) => {
   let store: Store;
@@ -113,6 +166,29 @@ describe.each(implementations)('store contract: %s', (_kind, redisUrl) => {
     );
     expect(results.filter((r) => r.refused === null)).toHaveLength(10);
     expect(await store.get('seq:race')).toBe('10');
+  });
+
+  it('script decides on what it reads, with keys built from its KEYS, and replies alike on both stores', async () => {
+    expect(await store.script(boundedCounter, ['sc:max', 'sc:count:'], ['a', 10_000])).toEqual([-1]);
+    await store.set('sc:max', '2');
+    const first = await store.script(boundedCounter, ['sc:max', 'sc:count:'], ['a', 10_000]);
+    expect(first.slice(0, 2)).toEqual([1, 1]);
+    expect(first[2]).toBeGreaterThan(0);
+    expect(first[2]).toBeLessThanOrEqual(10_000);
+    expect((await store.script(boundedCounter, ['sc:max', 'sc:count:'], ['a', 10_000])).slice(0, 2)).toEqual([1, 2]);
+    expect(await store.script(boundedCounter, ['sc:max', 'sc:count:'], ['a', 10_000])).toEqual([0, 2, null]);
+    // The built key lives under the store's prefix like any other.
+    expect(await store.get('sc:count:a')).toBe('2');
+    expect(await store.script(otherOps, ['sc:nx', 'sc:plain'], ['v'])).toEqual([1, 0, 'v', null, 'none']);
+  });
+
+  it('script runs atomically: concurrent calls cannot pass the maximum it read', async () => {
+    await store.set('sc:race:max', '37');
+    const replies = await Promise.all(
+      Array.from({ length: 100 }, () => store.script(boundedCounter, ['sc:race:max', 'sc:race:'], ['n', 10_000])),
+    );
+    expect(replies.filter((r) => r[0] === 1)).toHaveLength(37);
+    expect(await store.get('sc:race:n')).toBe('37');
   });
 
   it('keeps keys of different prefixes apart', async () => {

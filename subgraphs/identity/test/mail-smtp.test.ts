@@ -4,7 +4,7 @@
 import type { AddressInfo } from 'node:net';
 
 import { createRecordingTransport, createSmtpTransport } from '@g3d/mail';
-import { DEV_MAILBOX, type Harness, REGISTER, registration, run, startSubgraphs } from '@g3d/testkit';
+import { DEV_MAILBOX, type Harness, platformAdmin, REGISTER, registration, run, startSubgraphs } from '@g3d/testkit';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -213,9 +213,10 @@ describe("identity's mail over SMTP", () => {
     expect(body).toMatch(/verify-email\?token=[A-Za-z0-9_-]{43}/);
     await until(async () => (await outboxRow('smtp-one@a.example'))[0]?.sent_at != null);
     expect(await outboxRow('smtp-one@a.example')).toHaveLength(1);
-    // With SMTP configured the development mailbox is off.
-    const mailbox = await run(harness.as(), DEV_MAILBOX, { to: 'smtp-one@a.example' });
+    // With SMTP configured the development mailbox is off, even for platform administrators.
+    const mailbox = await run(harness.as(platformAdmin()), DEV_MAILBOX, { to: 'smtp-one@a.example' });
     expect(mailbox.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    expect(mailbox.errors?.[0]?.message).toBe('The development mailbox is disabled');
   });
 
   it('keeps a refused mail in the outbox (the request still succeeds) and retries it until delivered', async () => {

@@ -11,6 +11,8 @@ import {
   ME,
   ok,
   outbox,
+  person,
+  platformAdmin,
   REFRESH_TOKENS,
   REGISTER,
   REQUEST_PASSWORD_RESET,
@@ -40,9 +42,12 @@ const EXISTING = { email: 'alice@a.example', password: 'correct horse battery st
 
 let harness: Harness;
 let anonymous: SubgraphClient;
+/** The development mailbox's reader. */
+let admin: SubgraphClient;
 beforeAll(async () => {
   harness = await startIdentity();
   anonymous = harness.as();
+  admin = harness.as(platformAdmin());
   await seedFirstAdmin(harness.db, EXISTING);
 });
 afterAll(() => harness?.close());
@@ -70,7 +75,7 @@ interface Mail {
 }
 /** The development mailbox of `email` (identity's devMailbox query: the outbox). */
 async function mailbox(email: string): Promise<Mail[]> {
-  const result = await call<{ devMailbox: Mail[] }>(anonymous, DEV_MAILBOX.document, { to: email });
+  const result = await call<{ devMailbox: Mail[] }>(admin, DEV_MAILBOX.document, { to: email });
   expect(result.errors).toBeUndefined();
   return result.data?.devMailbox ?? [];
 }
@@ -107,6 +112,28 @@ async function expectNoAccount(email: string, password = GOOD_PASSWORD) {
   expect(attempt.errors?.[0]?.message).toBe('Invalid email or password');
   expect(await mailbox(email)).toEqual([]);
 }
+
+describe('the development mailbox', () => {
+  it('is for platform administrators only, and hands out the link and its token as fields', async () => {
+    const email = fresh('mailbox');
+    expect((await call(anonymous, REGISTER_, { input: registration(email) })).errors).toBeUndefined();
+    for (const who of [anonymous, harness.as(person('someone@else.example'))]) {
+      const refused = await call(who, DEV_MAILBOX.document, { to: email });
+      expect(refused.errors?.[0]?.extensions?.code).toMatch(/UNAUTHENTICATED|FORBIDDEN/);
+      expect(refused.data).toBeNull();
+    }
+    const result = await call<{ devMailbox: { kind: string; link: string; token: string }[] }>(
+      admin,
+      'query($to: String!) { devMailbox(to: $to) { kind link token } }',
+      { to: email },
+    );
+    const [mail] = result.data?.devMailbox ?? [];
+    expect(mail?.kind).toBe('verify_email');
+    expect(mail?.link).toMatch(/\/verify-email\?token=/);
+    expect(new URL(mail?.link ?? 'http://x').searchParams.get('token')).toBe(mail?.token);
+    expect((await call(anonymous, VERIFY, { token: mail?.token })).errors).toBeUndefined();
+  });
+});
 
 describe('register', () => {
   it.each(INVALID_EMAILS)('rejects an invalid email (%s) with BAD_USER_INPUT on email', async (_label, email) => {

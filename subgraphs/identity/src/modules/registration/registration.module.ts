@@ -1,6 +1,6 @@
 // Registration with email verification, password reset, and the development mailbox that shows their mails
 // when no SMTP server is configured.
-import { isPublic, rule } from '@g3d/auth';
+import { and, isPlatformAdmin, isPublic, rule } from '@g3d/auth';
 import { forbidden } from '@g3d/errors';
 import { defineModule, loadSdl, normalizeEmail } from '@g3d/kit';
 
@@ -12,11 +12,16 @@ const devMailboxEnabled = rule('devMailboxEnabled', { cache: 'contextual' })(
   (_parent, _args, ctx: IdentityContext) => ctx.services.devMailbox || forbidden('The development mailbox is disabled'),
 );
 
+/** The link a mail carries (verification, reset, invitation): its first URL with a token. */
+const LINK = /https?:\/\/\S+[?&]token=[A-Za-z0-9_-]+/;
+const linkOf = (mail: { text: string }) => LINK.exec(mail.text)?.[0] ?? null;
+
 export const registrationModule = defineModule<IdentityContext>({
   name: 'registration',
   typeDefs: loadSdl(import.meta.url, './schema.graphql'),
   rules: {
-    Query: { devMailbox: devMailboxEnabled },
+    // Reset links are credentials: platform administrators only, even in development.
+    Query: { devMailbox: and(devMailboxEnabled, isPlatformAdmin) },
     Mutation: {
       register: isPublic,
       verifyEmail: isPublic,
@@ -30,6 +35,13 @@ export const registrationModule = defineModule<IdentityContext>({
   resolvers: {
     Query: {
       devMailbox: (_p, { to }: { to: string }, ctx) => ctx.services.mailer.mailbox(normalizeEmail(to, 'to')),
+    },
+    DevMail: {
+      link: (mail: { text: string }) => linkOf(mail),
+      token: (mail: { text: string }) => {
+        const link = linkOf(mail);
+        return link ? new URL(link).searchParams.get('token') : null;
+      },
     },
     Mutation: {
       register: async (_p, { input }: { input: RegisterInput }, ctx) => ({
