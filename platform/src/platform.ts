@@ -53,7 +53,11 @@ async function checkDatabase(url: string, setting: string): Promise<{ pglite: bo
 
 async function connectStore(config: PlatformConfig): Promise<Store> {
   try {
-    return await createStore({ redisUrl: config.REDIS_URL, prefix: config.STORE_PREFIX });
+    return await createStore({
+      redisUrl: config.REDIS_URL,
+      prefix: config.STORE_PREFIX,
+      commandTimeoutMs: config.STORE_TIMEOUT_MS,
+    });
   } catch (error) {
     throw new StartupError('REDIS_URL', `cannot connect to Redis (${(error as Error).message})`);
   }

@@ -89,8 +89,15 @@ async function burst(): Promise<Record<string, number>> {
         headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
         body: JSON.stringify({ query: '{ videoAi { slug } }' }),
       });
-      const body = (await response.json()) as { data?: unknown; errors?: { extensions?: { code?: string } }[] };
-      return body.errors?.[0]?.extensions?.code ?? 'OK';
+      const body = (await response.json()) as {
+        data?: unknown;
+        errors?: { message: string; extensions?: { code?: string } }[];
+      };
+      const error = body.errors?.[0];
+      if (!error) return 'OK';
+      const code = error.extensions?.code ?? 'no code';
+      // The expected refusals by code; anything else with its message, so that a failure says what happened.
+      return code === 'QUOTA_EXCEEDED' || code === 'RATE_LIMITED' ? code : `${code}: ${error.message}`;
     }),
   );
   const counts: Record<string, number> = {};

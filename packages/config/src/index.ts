@@ -147,5 +147,15 @@ export const commonConfigSchema = z.object({
     .min(1, 'must be a number of seconds from 1 to 300')
     .max(300, 'must be a number of seconds from 1 to 300')
     .default(5),
+  /**
+   * Longest a shared-store (Redis) call may go unanswered before it fails (SERVICE_UNAVAILABLE): how fast a frozen
+   * Redis is noticed. Measured once the process's pending I/O has run, so a busy process does not trip it.
+   */
+  STORE_TIMEOUT_MS: z.coerce
+    .number({ error: 'must be a number of milliseconds from 50 to 60000' })
+    .int('must be a number of milliseconds from 50 to 60000')
+    .min(50, 'must be a number of milliseconds from 50 to 60000')
+    .max(60_000, 'must be a number of milliseconds from 50 to 60000')
+    .default(1000),
 });
 export type CommonConfig = z.infer<typeof commonConfigSchema>;

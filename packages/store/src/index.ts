@@ -105,12 +105,48 @@ export class StoreUnavailableError extends Error {
   }
 }
 
-/** Every failure of the store's calls becomes a StoreUnavailableError (one type to recognise everywhere). */
-function guarded(store: Store): Store {
+/**
+ * Rejects when `work` has not settled `ms` after the call. Lag-tolerant: behind a busy event loop the timer fires
+ * late, possibly with the reply already waiting in the socket, so the verdict waits for one pass of pending I/O
+ * (setImmediate runs after the poll phase). Load then shows as latency, and only a store that truly does not
+ * answer fails (ioredis' own command timeout would fail every command of a loaded process at once).
+ */
+function withDeadline<R>(work: Promise<R>, ms: number): Promise<R> {
+  return new Promise<R>((resolve, reject) => {
+    let settled = false;
+    const timer = setTimeout(() => {
+      setImmediate(() => {
+        if (settled) return;
+        settled = true;
+        reject(new Error(`no answer within ${ms} ms`));
+      });
+    }, ms);
+    work.then(
+      (value) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
+  });
+}
+
+/**
+ * Every failure of the store's calls becomes a StoreUnavailableError (one type to recognise everywhere); each
+ * call (but the bulk flush) fails when not answered within `timeoutMs`, so a frozen store fails fast.
+ */
+function guarded(store: Store, timeoutMs: number): Store {
   const wrap =
-    <A extends unknown[], R>(fn: (...args: A) => Promise<R>) =>
+    <A extends unknown[], R>(fn: (...args: A) => Promise<R>, deadline = true) =>
     (...args: A): Promise<R> =>
-      fn(...args).catch((error: unknown) => {
+      (deadline ? withDeadline(fn(...args), timeoutMs) : fn(...args)).catch((error: unknown) => {
         throw error instanceof StoreUnavailableError ? error : new StoreUnavailableError(error);
       });
   return {
@@ -126,7 +162,7 @@ function guarded(store: Store): Store {
     publish: wrap(store.publish.bind(store)),
     subscribe: wrap(store.subscribe.bind(store)),
     ping: wrap(store.ping.bind(store)),
-    flush: wrap(store.flush.bind(store)),
+    flush: wrap(store.flush.bind(store), false),
     close: store.close.bind(store),
   };
 }
@@ -134,9 +170,9 @@ function guarded(store: Store): Store {
 export async function createStore(options: StoreOptions = {}): Promise<Store> {
   const prefix = options.prefix ?? 'g3d:';
   if (options.redisUrl) {
-    const store = new RedisStore(options.redisUrl, prefix, { commandTimeoutMs: options.commandTimeoutMs });
+    const store = new RedisStore(options.redisUrl, prefix);
     await store.connect();
-    return guarded(store);
+    return guarded(store, options.commandTimeoutMs ?? 1_000);
   }
   return new MemoryStore(prefix);
 }

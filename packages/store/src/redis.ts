@@ -49,17 +49,16 @@ export class RedisStore implements Store {
   constructor(
     url: string,
     private readonly prefix: string,
-    options: { commandTimeoutMs?: number } = {},
   ) {
     // lazyConnect so an unreachable Redis fails startup with a clear error instead of hanging. Fail fast while
     // Redis is away: no offline queue (a command without a connection fails at once instead of waiting for a
-    // reconnect) and a command timeout (a frozen Redis fails within it), so security decisions fail closed fast.
+    // reconnect), so security decisions fail closed fast; a frozen Redis fails by the deadline of createStore's
+    // wrapper (not ioredis' commandTimeout, which fails every command of a process whose event loop lags).
     // Auto-pipelining batches the commands issued in one tick into one write: fewer syscalls under load.
     this.client = new Redis(url, {
       lazyConnect: true,
       maxRetriesPerRequest: 1,
       enableOfflineQueue: false,
-      commandTimeout: options.commandTimeoutMs ?? 1_000,
       connectTimeout: 2_000,
       // Reconnect quickly and keep trying: the store comes back without a restart.
       retryStrategy: (attempt) => Math.min(attempt * 50, 1_000),
