@@ -10,6 +10,11 @@ set -eu
 app_dir=$(CDPATH='' cd -- "$(dirname -- "$0")/.." && pwd)
 cd "$app_dir"
 
+# The reference upstream (the AI services' stand-in model server) is not a platform service: its own program.
+if [ "${SERVICE:-}" = reference-upstream ]; then
+  exec node --import tsx packages/reference-upstream/src/main.ts
+fi
+
 has_service=false
 for arg in "$@"; do
   case "$arg" in

@@ -47,6 +47,13 @@ export interface BenchPlatform {
    * (operation limits, rate limit, CORS): what they cost is the ratio between the two.
    */
   bareGatewayUrl(): Promise<string>;
+  /** The reference upstream the AI wrappers call. */
+  referenceUpstreamUrl: string;
+  /**
+   * Puts the admin's organization on the professional plan without quota or rate limit on secure-ai, so that
+   * the AI scenario measures the path, never a refusal.
+   */
+  openAiServices(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -107,6 +114,25 @@ export async function startBenchPlatform(options: { logLevel?: string } = {}): P
       store: testConfig.REDIS_URL ? 'redis' : 'memory',
       accessToken,
       caller,
+      referenceUpstreamUrl: platform.referenceUpstreamUrl as string,
+      async openAiServices() {
+        const organizationId = caller.organizationId;
+        if (!organizationId) throw new Error('the bench admin acts in no organization');
+        const result = await gqlRequest(
+          gatewayUrl,
+          JSON.stringify({
+            query: `mutation($o: ID!) {
+              assignPlan(organizationId: $o, planId: "professional") { status }
+              setEntitlementOverrides(organizationId: $o, input: { services: [
+                { service: "secure-ai", requests: null, rateLimitPer15Min: 2000000000 }
+              ] }) { seats }
+            }`,
+            variables: { o: organizationId },
+          }),
+          { 'content-type': 'application/json', authorization: `Bearer ${accessToken}` },
+        );
+        if (result.errors?.length) throw new Error(`cannot open the AI services: ${result.text.slice(0, 500)}`);
+      },
       async subgraphHeaders(subgraph, as) {
         const token = await signGatewayToken(gatewayKey, subgraph, {
           caller: as?.caller ?? caller,

@@ -59,6 +59,11 @@ export const gatewayConfig = z.object({
   SUBGRAPH_TIMEOUT_SECONDS: between(1, 600, 10),
   /** Longest a whole request may take; its subgraph fetches share what remains (and are told the deadline). */
   REQUEST_TIMEOUT_SECONDS: between(1, 600, 15),
+  /**
+   * Largest request body of a signed-in caller, in bytes (AI inputs sent as base64); anonymous callers: 1 MiB.
+   * Default 12 MiB: an 8 MiB binary input in base64 with room to spare.
+   */
+  MAX_REQUEST_BYTES: between(1024 * 1024, 256 * 1024 * 1024, 12 * 1024 * 1024),
 });
 
 export type GatewayConfig = z.infer<typeof gatewayConfig>;

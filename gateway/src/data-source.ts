@@ -5,7 +5,7 @@
 import { type GraphQLDataSourceProcessOptions, RemoteGraphQLDataSource } from '@apollo/gateway';
 import { ANONYMOUS, GATEWAY_TOKEN_HEADER, signGatewayToken, type SigningKey } from '@g3d/auth';
 import { AppError } from '@g3d/errors';
-import { type HttpFetch, IDEMPOTENCY_HEADER } from '@g3d/kit';
+import { DEADLINE_HEADER, type HttpFetch, IDEMPOTENCY_HEADER } from '@g3d/kit';
 import { GraphQLError } from 'graphql';
 
 import { collectEntitlements } from './entitlements.ts';
@@ -17,9 +17,6 @@ const CLIENT_CODES = new Set(['BAD_USER_INPUT', 'GRAPHQL_VALIDATION_FAILED', 'BA
 type SubgraphResponse = Parameters<
   NonNullable<RemoteGraphQLDataSource<GatewayContext>['didReceiveResponse']>
 >[0]['response'];
-
-/** Header carrying the request's deadline (epoch ms) to subgraphs, so they stop working for a gone client. */
-export const DEADLINE_HEADER = 'x-g3d-deadline';
 
 export class SignedDataSource extends RemoteGraphQLDataSource<GatewayContext> {
   constructor(

@@ -22,6 +22,7 @@ import {
   jsonBody,
   listen,
   type Logger,
+  MAX_BODY_BYTES,
 } from '@g3d/kit';
 import type { Store } from '@g3d/store';
 import express from 'express';
@@ -79,6 +80,8 @@ export interface GatewayOptions {
   subgraphTimeoutMs?: number;
   /** Longest a whole request may take (default 15 s); fetches share what remains of it. */
   requestTimeoutMs?: number;
+  /** Largest body a signed-in caller may send (AI inputs); anonymous callers get MAX_BODY_BYTES. */
+  maxRequestBytes?: number;
   /** How long in-flight requests may take to finish once the gateway stops (default 10 s). */
   shutdownGraceMs?: number;
 }
@@ -96,6 +99,8 @@ const CLIENT_EXTENSIONS = new Set([
   'remaining',
   'resetSeconds',
   'dependency',
+  // An AI upstream's refusal of the input (IMAGE_TOO_LARGE, MALFORMED_IMAGE, …): what to fix.
+  'upstreamCode',
 ]);
 
 function gatewayFormatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
@@ -250,9 +255,10 @@ export function createGateway(options: GatewayOptions): GatewayService {
       app.use(
         '/graphql',
         identify,
-        jsonBody(),
-        ...(checker ? [operationLimits(checker)] : []),
+        // Credentials first (headers only), so that only signed-in callers may send the large bodies of AI inputs.
         authentication,
+        bodyByCaller(options.maxRequestBytes ?? MAX_BODY_BYTES),
+        ...(checker ? [operationLimits(checker)] : []),
         ...(options.rateLimit ? [rateLimit(options.store, options.rateLimit, clientIp, logger)] : []),
         expressMiddleware(apollo, {
           context: async ({ req, res }) => {
@@ -320,4 +326,14 @@ export function clientInfo(req: express.Request, trustProxyHops: number): Client
     ip = chain[chain.length - trustProxyHops] ?? ip;
   }
   return { ip: ip.slice(0, 64), userAgent: (req.header('user-agent') ?? '').slice(0, 512) };
+}
+
+/** JSON bodies up to `signedInLimit` for signed-in callers, MAX_BODY_BYTES for anonymous ones. */
+function bodyByCaller(signedInLimit: number): express.RequestHandler {
+  const small = jsonBody(MAX_BODY_BYTES);
+  const large = jsonBody(Math.max(signedInLimit, MAX_BODY_BYTES));
+  return (req, res, next) => {
+    const caller = res.locals.caller as Caller | undefined;
+    (caller && caller.kind !== 'anonymous' ? large : small)(req, res, next);
+  };
 }

@@ -16,7 +16,15 @@ const seedSettings = z.object({
   ADMIN_PASSWORD: z.string().min(12, 'must be at least 12 characters').optional(),
 });
 
-const staticSchema = commonConfigSchema.extend(gatewayConfig.shape).extend(seedSettings.shape);
+const referenceUpstream = z.object({
+  /** Port of the reference upstream that `npm start` runs for the AI wrappers when AI_UPSTREAM_BASE_URL is unset. */
+  REFERENCE_UPSTREAM_PORT: port(4200),
+});
+
+const staticSchema = commonConfigSchema
+  .extend(gatewayConfig.shape)
+  .extend(seedSettings.shape)
+  .extend(referenceUpstream.shape);
 
 export type PlatformConfig = z.infer<typeof staticSchema> & Record<string, unknown>;
 
@@ -39,6 +47,7 @@ export function servicePort(config: PlatformConfig, name: string): number {
 }
 
 /** Every service on a free port chosen by the OS: tests and benchmarks run beside anything else. */
-export const RANDOM_PORTS_ENV: Record<string, string> = Object.fromEntries(
-  SERVICES.map((s) => [portSetting(s.name), '0']),
-);
+export const RANDOM_PORTS_ENV: Record<string, string> = {
+  ...Object.fromEntries(SERVICES.map((s) => [portSetting(s.name), '0'])),
+  REFERENCE_UPSTREAM_PORT: '0',
+};

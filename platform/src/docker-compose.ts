@@ -126,6 +126,18 @@ services:
       # Prometheus exporter (metrics received over OTLP), for a scraper on this machine only.
       - '127.0.0.1:8889:8889'
 
+  # The AI services' stand-in model server (packages/reference-upstream): real, deterministic work on small
+  # inputs. Production points AI_UPSTREAM_BASE_URL (or AI_<SERVICE>_UPSTREAM_URL) at real model servers.
+  reference-upstream:
+    <<: *app
+    restart: unless-stopped
+    environment:
+      SERVICE: reference-upstream
+      HOST: 0.0.0.0
+      REFERENCE_UPSTREAM_PORT: 4200
+      HEALTHCHECK_PORT: 4200
+    healthcheck: *healthcheck
+
   # ---- one-shot jobs
 
   keygen:
@@ -175,6 +187,10 @@ function subgraphBlock(service: ServiceDeclaration): string {
     env.push(`${peer.toUpperCase().replace(/-/g, '_')}_JWKS_URL: ${url(peer, '/.well-known/jwks.json')}`);
   }
   if (!service.database && service.eventLog) env.push('# Writes platform events (usage records); owns no schema.');
+  if (service.ai) {
+    env.push('# Its upstream: the reference upstream unless AI_UPSTREAM_BASE_URL names real model servers.');
+    env.push('AI_UPSTREAM_BASE_URL: ${AI_UPSTREAM_BASE_URL:-http://reference-upstream:4200}');
+  }
   return `
   ${service.name}:
     <<: *${usesDatabase(service) ? 'db-subgraph' : 'subgraph'}

@@ -10,7 +10,15 @@ import { StartupError } from '@g3d/config';
 import { applyMigrations, createDatabase, type Database, type EmbeddedPostgres, startEmbeddedPostgres } from '@g3d/db';
 import { createGateway, type GatewayService, limitsFrom, subgraphEndpoints } from '@g3d/gateway';
 import { loadGatewayPublicKey, loadSigningKey, type Logger, type ServiceContext, type SubgraphService } from '@g3d/kit';
-import { findService, JOBS, portSetting, type ServiceDeclaration, SUBGRAPHS, usesDatabase } from '@g3d/manifest';
+import {
+  aiSetting,
+  findService,
+  JOBS,
+  portSetting,
+  type ServiceDeclaration,
+  SUBGRAPHS,
+  usesDatabase,
+} from '@g3d/manifest';
 import { createStore, type Store } from '@g3d/store';
 import { createRemoteJWKSet, type JWTVerifyGetKey } from 'jose';
 import pg from 'pg';
@@ -26,6 +34,8 @@ export interface RunningPlatform {
   /** The process's database pool (when a service here uses one): tests count queries through it. */
   db: Database | null;
   store: Store;
+  /** The reference upstream the AI wrappers call, when this process started it (no AI_UPSTREAM_BASE_URL). */
+  referenceUpstreamUrl: string | null;
   /** Set when this start created the first admin. */
   seededAdmin: SeededAdmin | null;
   /** Shutdown, first step: every service fails readiness and closes connections after their response. */
@@ -129,6 +139,25 @@ export async function startPlatform(config: PlatformConfig, options: StartOption
     throw error;
   }
 
+  async function startReferenceUpstream(): Promise<string> {
+    const { createReferenceUpstream } = await import('@g3d/reference-upstream');
+    const upstream = createReferenceUpstream({
+      onError: (error, where) => logger.error({ err: error, operation: where }, 'reference upstream operation failed'),
+    });
+    let url: string;
+    try {
+      ({ url } = await upstream.listen(config.HOST, config.REFERENCE_UPSTREAM_PORT));
+    } catch (error) {
+      throw new StartupError(
+        'REFERENCE_UPSTREAM_PORT',
+        `cannot listen on ${config.HOST}:${config.REFERENCE_UPSTREAM_PORT} (${(error as Error).message})`,
+      );
+    }
+    cleanups.push(() => upstream.close());
+    logger.info({ url }, 'reference upstream started (set AI_UPSTREAM_BASE_URL to use real model servers)');
+    return url;
+  }
+
   async function start(): Promise<RunningPlatform> {
     const wantsDb = all || options.service === 'migrate' || (lone ? usesDatabase(lone) : false);
     let databaseUrl = config.DATABASE_URL ?? '';
@@ -193,6 +222,7 @@ export async function startPlatform(config: PlatformConfig, options: StartOption
         databaseUrl,
         db: null,
         store,
+        referenceUpstreamUrl: null,
         seededAdmin,
         drain: () => {},
         stop: async () => {},
@@ -202,6 +232,12 @@ export async function startPlatform(config: PlatformConfig, options: StartOption
     const started: Record<string, string> = {};
     const subgraphUrls: Record<string, string> = {};
     const toStart = all ? SUBGRAPHS : lone && lone.kind !== 'gateway' ? [lone] : [];
+    // AI wrappers without an upstream of their own: the all-in-one process runs the reference upstream for them.
+    const referenceUpstreamUrl =
+      all && toStart.some((s) => s.ai && !config.AI_UPSTREAM_BASE_URL && !config[aiSetting(s.ai.slug, 'UPSTREAM_URL')])
+        ? await startReferenceUpstream()
+        : null;
+    if (referenceUpstreamUrl) config = { ...config, AI_UPSTREAM_BASE_URL: referenceUpstreamUrl };
     if (toStart.length) {
       // Subgraphs only need the gateway's public key; the all-in-one process holds the pair.
       const gatewayKey = all
@@ -265,6 +301,7 @@ export async function startPlatform(config: PlatformConfig, options: StartOption
       databaseUrl,
       db: shared ?? null,
       store,
+      referenceUpstreamUrl,
       seededAdmin,
       drain: drainAll,
       stop: stopAll,
@@ -366,6 +403,7 @@ async function buildGateway(
     shutdownGraceMs: config.SHUTDOWN_GRACE_SECONDS * 1000,
     subgraphTimeoutMs: config.SUBGRAPH_TIMEOUT_SECONDS * 1000,
     requestTimeoutMs: config.REQUEST_TIMEOUT_SECONDS * 1000,
+    maxRequestBytes: config.MAX_REQUEST_BYTES,
     limits: limitsFrom(config),
     cors: {
       origins: config.CORS_ORIGINS ?? [],

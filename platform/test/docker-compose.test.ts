@@ -73,12 +73,22 @@ describe('docker-compose.yml', () => {
   );
 
   it('runs no platform container for a subgraph the catalog does not have', () => {
-    const jobs = new Set(['gateway', 'keygen', 'migrate', 'all']);
+    // The reference upstream stands in for the AI model servers: its own program, not a platform service.
+    const jobs = new Set(['gateway', 'keygen', 'migrate', 'all', 'reference-upstream']);
     const platformServices = Object.entries(services)
       .filter(([, service]) => service.healthcheck && environment(service).SERVICE)
       .map(([, service]) => selectedService(service))
       .filter((name) => !jobs.has(name));
     expect(platformServices.sort()).toEqual(SUBGRAPHS.map((s) => s.name).sort());
+  });
+
+  it('runs the reference upstream and points every AI wrapper at it unless AI_UPSTREAM_BASE_URL says otherwise', () => {
+    expect(environment(services['reference-upstream']!).SERVICE).toBe('reference-upstream');
+    for (const subgraph of SUBGRAPHS.filter((s) => s.ai)) {
+      expect(environment(services[subgraph.name]!).AI_UPSTREAM_BASE_URL, subgraph.name).toBe(
+        '${AI_UPSTREAM_BASE_URL:-http://reference-upstream:4200}',
+      );
+    }
   });
 
   it('tells the gateway where every subgraph is: its compose service name and default port', () => {

@@ -2,6 +2,7 @@
 // ../scenario.ts; HTTP load via ./http.ts measureHttp, anything else returns a Measurement itself) and list
 // it here. `relativeTo` names the scenario it is compared with.
 import type { Scenario } from '../scenario.ts';
+import { aiInvocation, upstreamDirect } from './ai.ts';
 import { baseline, baselineAgain } from './baseline.ts';
 import { authorize, storeIncr } from './entitlement.ts';
 import { directSubgraph, gatewayFederated, gatewayFederatedBare, gatewayMe, gatewayMeBare } from './graphql.ts';
@@ -19,5 +20,7 @@ export const SCENARIOS: Scenario[] = [
   loginGateway,
   storeIncr,
   authorize,
+  upstreamDirect,
+  aiInvocation,
   baselineAgain,
 ];

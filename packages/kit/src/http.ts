@@ -6,11 +6,11 @@ import type { AddressInfo } from 'node:net';
 import { errorBody } from '@g3d/errors';
 import express from 'express';
 
-export const MAX_BODY_BYTES = '1mb';
+export const MAX_BODY_BYTES = 1024 * 1024;
 
-/** Parses JSON bodies; a malformed or oversize body gets a 400 with a GraphQL error, never an HTML 500. */
-export function jsonBody(): express.RequestHandler {
-  return express.json({ limit: MAX_BODY_BYTES });
+/** Parses JSON bodies; a malformed or oversize body gets a 400 (413) with a GraphQL error, never an HTML 500. */
+export function jsonBody(limitBytes: number = MAX_BODY_BYTES): express.RequestHandler {
+  return express.json({ limit: limitBytes });
 }
 
 export const httpErrorHandler: express.ErrorRequestHandler = (error, _req, res, next) => {

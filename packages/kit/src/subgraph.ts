@@ -41,6 +41,8 @@ import { denied } from './shield.ts';
 
 /** The header the gateway forwards a client's Idempotency-Key in. */
 export const IDEMPOTENCY_HEADER = 'x-g3d-idempotency-key';
+/** Header carrying the request's deadline (epoch ms) to subgraphs, so they stop working for a gone client. */
+export const DEADLINE_HEADER = 'x-g3d-deadline';
 
 export interface SubgraphDeps {
   logger: Logger;
@@ -69,6 +71,8 @@ export interface BaseContext {
   logger: Logger;
   /** The client's Idempotency-Key for this request (mutations that create things honour it; see Idempotency). */
   idempotencyKey: string | null;
+  /** When the gateway stops waiting for this request (epoch ms; DEADLINE_HEADER), or null: work past it is wasted. */
+  deadline: number | null;
 }
 
 /** What a subgraph's schema is made of: its modules (also all composition and the rule-coverage test need). */
@@ -87,6 +91,14 @@ export interface SubgraphDefinition<TContext extends BaseContext> extends Subgra
   internalRoutes?: readonly InternalRoute[];
   /** Periodic background work, started with the service and stopped with it. */
   jobs?: readonly BackgroundJob[];
+  /**
+   * Checks /readyz reports besides the database and the store, without failing readiness (e.g. an AI wrapper's
+   * upstream: the wrapper still answers, fast, and every replica shares the upstream, so none should leave
+   * rotation for it).
+   */
+  informationalChecks?: () => Promise<Record<string, string>>;
+  /** Largest request body /graphql accepts (default MAX_BODY_BYTES; the AI wrappers take binary inputs). */
+  maxBodyBytes?: number;
   /** Long-running work (e.g. a store subscription), started before the service listens and stopped with it. */
   background?: readonly BackgroundTask[];
   /** Apollo Server plugins of this subgraph besides the kit's (e.g. response extensions). */
@@ -229,9 +241,16 @@ export function createSubgraph<TContext extends BaseContext>(
           res.status(503).json({ status: 'draining', service: definition.name });
           return;
         }
-        const checks = await readiness(deps);
+        const [checks, informational] = await Promise.all([
+          readiness(deps),
+          definition.informationalChecks?.().catch(() => ({})) ?? {},
+        ]);
         const ok = Object.values(checks).every((c) => c === 'ok');
-        res.status(ok ? 200 : 503).json({ status: ok ? 'ok' : 'unavailable', service: definition.name, checks });
+        res.status(ok ? 200 : 503).json({
+          status: ok ? 'ok' : 'unavailable',
+          service: definition.name,
+          checks: { ...checks, ...informational },
+        });
       });
       const router = express.Router();
       definition.routes?.(router);
@@ -251,7 +270,7 @@ export function createSubgraph<TContext extends BaseContext>(
       app.use(
         '/graphql',
         gatewayDoor(definition.name, deps.gatewayKey),
-        jsonBody(),
+        jsonBody(definition.maxBodyBytes),
         expressMiddleware(apollo, {
           context: async ({ res }) => {
             const { caller, requestId, client } = res.locals as {
@@ -260,12 +279,14 @@ export function createSubgraph<TContext extends BaseContext>(
               client: ClientInfo;
             };
             const idempotencyKey = res.req.header(IDEMPOTENCY_HEADER) ?? null;
+            const deadline = Number(res.req.header(DEADLINE_HEADER));
             return definition.createContext({
               requestId,
               caller,
               client,
               logger: logger.child({ requestId }),
               idempotencyKey: idempotencyKey && IDEMPOTENCY_KEY.test(idempotencyKey) ? idempotencyKey : null,
+              deadline: Number.isSafeInteger(deadline) && deadline > 0 ? deadline : null,
             });
           },
         }),

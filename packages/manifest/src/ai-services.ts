@@ -21,6 +21,13 @@ export interface AiServiceFacts {
    * null when it counts requests only.
    */
   meteredUnit: string | null;
+  /**
+   * The upstream's protocol: `g3d` (`POST {url}/v1/{operation}`, see docs/adr/0008-ai-service-wrappers.md), or a
+   * de-facto standard where one exists for the kind of service (`openai`: chat/completions; `libretranslate`).
+   */
+  protocol: 'g3d' | 'openai' | 'libretranslate';
+  /** Path of the upstream's health check, below its URL. */
+  healthPath: string;
 }
 
 export const AI_SERVICES = [
@@ -56,12 +63,36 @@ function ai<const S extends string, const R extends string, const P extends stri
   defaultPort: number,
   meteredUnit: string | null,
 ) {
-  return { slug, name, domain, role, scope, rateLimitPer15Min, timeoutSeconds, retries, defaultPort, meteredUnit };
+  return {
+    slug,
+    name,
+    domain,
+    role,
+    scope,
+    rateLimitPer15Min,
+    timeoutSeconds,
+    retries,
+    defaultPort,
+    meteredUnit,
+    protocol: 'g3d' as AiServiceFacts['protocol'],
+    healthPath: '/health',
+  };
 }
 
 /** `vision-pro` → `visionPro`: the service's root field name. */
 export function aiFieldName(slug: string): string {
   return slug.replace(/-([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
+}
+
+/** `vision-pro` → `VisionPro`: the prefix of the service's own GraphQL type names. */
+export function aiTypeName(slug: string): string {
+  const field = aiFieldName(slug);
+  return field.charAt(0).toUpperCase() + field.slice(1);
+}
+
+/** Settings that override a service's registry facts: `vision-pro` → `AI_VISION_PRO_UPSTREAM_URL`, … */
+export function aiSetting(slug: string, fact: 'UPSTREAM_URL' | 'TIMEOUT_SECONDS' | 'RETRIES'): string {
+  return `AI_${slug.toUpperCase().replace(/-/g, '_')}_${fact}`;
 }
 
 /** Subgraph (and service) name of a wrapper: `ai-vision-pro`. */

@@ -134,8 +134,11 @@ export const SUBGRAPHS: readonly ServiceDeclaration[] = [
 /** The gateway and every subgraph. */
 export const SERVICES: readonly ServiceDeclaration[] = [...SUBGRAPHS, GATEWAY];
 
-/** PostgreSQL schemas owned by shared libraries rather than one subgraph: the mail outbox, the event log, idempotency keys. */
-export const LIBRARY_SCHEMAS = ['mail', 'events', 'platform'] as const;
+/**
+ * PostgreSQL schemas owned by shared libraries rather than one subgraph: the mail outbox, the event log, idempotency
+ * keys, the AI wrappers' jobs.
+ */
+export const LIBRARY_SCHEMAS = ['mail', 'events', 'platform', 'ai'] as const;
 
 /** Every PostgreSQL schema of the platform (prisma/schema/schema.prisma lists the same, checked by a test). */
 export const DATABASE_SCHEMAS: readonly string[] = [

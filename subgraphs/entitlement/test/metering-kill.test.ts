@@ -77,7 +77,12 @@ async function finish(options: { db: Database; store: Store; organizationId: str
   await listener.start();
   try {
     const { createEntitlementDecider, createInvocationGate } = await import('@g3d/entitlement-client');
-    const gate = createInvocationGate({ decider: createEntitlementDecider({ store }), meter: new UsageMeter({ db }) });
+    // The first refresh after the kill reconciles the counters from the whole ledger on a recovering database:
+    // a generous wait, as the killed process had (the test is about exactness, not refresh latency).
+    const gate = createInvocationGate({
+      decider: createEntitlementDecider({ store, refreshTimeoutMs: 20_000 }),
+      meter: new UsageMeter({ db }),
+    });
     const seen = answered(options.out);
     const caller = { ...member(organizationId), userId };
     const retry = keys.filter((k) => !seen.includes(k));

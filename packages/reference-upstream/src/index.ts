@@ -1,0 +1,17 @@
+export {
+  checkAborted,
+  decodeBase64,
+  type Operation,
+  operation,
+  type OperationContext,
+  type ServiceOperations,
+  UpstreamError,
+} from './protocol.ts';
+export {
+  createReferenceUpstream,
+  DEFAULT_MAX_BODY_BYTES,
+  type ReferenceUpstream,
+  type ReferenceUpstreamOptions,
+  type ServiceCounters,
+} from './server.ts';
+export { IMPLEMENTED } from './services/index.ts';
