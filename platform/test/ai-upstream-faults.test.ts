@@ -72,6 +72,8 @@ function settings(): Record<string, string> {
     AI_SECURE_AI_TIMEOUT_SECONDS: '0.5',
     AI_SECURE_AI_RETRIES: '2',
     AI_DATA_FORGE_UPSTREAM_URL: `${upstreamUrl}/data-forge`,
+    // Nothing listens there: an upstream that is down.
+    AI_VISION_PRO_UPSTREAM_URL: 'http://127.0.0.1:9/vision-pro',
     AI_CIRCUIT_FAILURES: '3',
     AI_CIRCUIT_COOLDOWN_SECONDS: '1',
   };
@@ -111,6 +113,22 @@ async function healthy() {
 }
 
 describe('an upstream that misbehaves', () => {
+  it('readiness reports the upstream (without leaving rotation for it) and serviceStatus shows it', async () => {
+    const readyz = async (service: string) => {
+      const response = await fetch(new URL('/readyz', platform.subgraphUrls[service]));
+      return { status: response.status, body: (await response.json()) as { checks: Record<string, string> } };
+    };
+    expect(await readyz('ai-secure-ai')).toMatchObject({ status: 200, body: { checks: { upstream: 'ok' } } });
+    // Every replica shares the upstream: failing readiness for it would take them all out; the wrapper still answers.
+    expect(await readyz('ai-vision-pro')).toMatchObject({ status: 200, body: { checks: { upstream: 'unreachable' } } });
+    const status = await call<{ visionPro: { serviceStatus: { health: string } } }>(
+      '{ visionPro { serviceStatus { health circuit } } }',
+    );
+    expect(status.data?.visionPro.serviceStatus).toEqual({ health: 'UNREACHABLE', circuit: 'CLOSED' });
+    const refused = await call('mutation { analyzeImage(input: { image: { base64: "AA==" } }) { width } }');
+    expect(code(refused)).toMatchObject({ code: 'SERVICE_UNAVAILABLE', reason: 'UPSTREAM_ERROR' });
+  });
+
   it('slower than the timeout: SERVICE_UNAVAILABLE within timeout + ε, not retried', async () => {
     mode = 'slow';
     hits.length = 0;

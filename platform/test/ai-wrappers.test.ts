@@ -164,6 +164,20 @@ describe('the first four AI services, with known answers', () => {
     expect(result.data?.scanContent.riskLevel).toBe('CRITICAL');
   });
 
+  it('services: the registry for anyone; signed in, what the caller may use now and why not', async () => {
+    const QUERY = '{ services { slug readScope rateLimitPer15Min meteredUnit access { allowed reason } } }';
+    const anonymous = await gql<{ services: { slug: string; access: unknown }[] }>(platform.gatewayUrl, QUERY);
+    expect(anonymous.data?.services).toHaveLength(16);
+    expect(anonymous.data?.services.every((s) => s.access === null)).toBe(true);
+    const mine = await call<{ services: { slug: string; access: { allowed: boolean } }[] }>(QUERY);
+    expect(mine.data?.services.find((s) => s.slug === 'vision-pro')).toMatchObject({
+      readScope: 'medical:read',
+      rateLimitPer15Min: 500,
+      meteredUnit: 'images',
+      access: { allowed: true, reason: null },
+    });
+  });
+
   it('describes each service with its live status, without spending quota', async () => {
     const result = await call<{ visionPro: Record<string, unknown> }>(
       '{ visionPro { slug operations meteredUnit serviceStatus { health circuit sampleCount } } }',
@@ -212,6 +226,15 @@ describe('refusals, each metered', () => {
     const before = await ledger();
     const refused = await gql(platform.gatewayUrl, SCAN, { headers: { 'x-api-key': key } });
     expect(firstError(refused)).toMatchObject({ code: 'FORBIDDEN', reason: 'MISSING_SCOPE' });
+    const listed = await gql<{ services: { slug: string; access: { allowed: boolean; reason: string } }[] }>(
+      platform.gatewayUrl,
+      '{ services { slug access { allowed reason } } }',
+      { headers: { 'x-api-key': key } },
+    );
+    expect(listed.data?.services.find((s) => s.slug === 'secure-ai')?.access).toEqual({
+      allowed: false,
+      reason: 'MISSING_SCOPE',
+    });
     const withScope = await call<{ createApiKey: { secret: string } }>(
       'mutation { createApiKey(input: { name: "security", scopes: ["security:write"] }) { secret } }',
     );

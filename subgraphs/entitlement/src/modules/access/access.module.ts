@@ -1,5 +1,5 @@
 // Organization.entitlements (members) and User.serviceAccess (the caller): what may be used now, and why not.
-import { isAuthenticated } from '@g3d/auth';
+import { isAuthenticated, isPublic } from '@g3d/auth';
 import { defineModule, isUuid, loadSdl } from '@g3d/kit';
 import { AI_SERVICES } from '@g3d/manifest';
 
@@ -19,6 +19,9 @@ export const accessModule = defineModule<EntitlementContext>({
     ServiceEntitlement: isAuthenticated,
     ServiceAccess: isAuthenticated,
     User: { id: isAuthenticated, serviceAccess: isCaller },
+    // The registry is public (what exists); `access` is the caller's own (ServiceAccess: signed in only).
+    Query: { services: isPublic },
+    AiServiceListing: isPublic,
   },
   resolvers: {
     Organization: {
@@ -52,6 +55,23 @@ export const accessModule = defineModule<EntitlementContext>({
     User: {
       __resolveReference: (ref: { id: string }) => ({ id: ref.id }),
       serviceAccess: (_user: { id: string }, _a, ctx) => ctx.services.access.serviceAccess(ctx.caller),
+    },
+    Query: {
+      services: async (_p, _a, ctx) => {
+        const access = ctx.caller.kind === 'anonymous' ? null : await ctx.services.access.serviceAccess(ctx.caller);
+        return AI_SERVICES.map((s) => ({
+          slug: s.slug,
+          name: s.name,
+          domain: s.domain,
+          role: s.role,
+          readScope: `${s.scope}:read`,
+          writeScope: `${s.scope}:write`,
+          rateLimitPer15Min: s.rateLimitPer15Min,
+          timeoutMs: s.timeoutSeconds * 1000,
+          meteredUnit: s.meteredUnit,
+          access: access?.find((a) => a.service === s.slug) ?? null,
+        }));
+      },
     },
   },
 });
