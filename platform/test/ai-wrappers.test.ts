@@ -218,13 +218,18 @@ async function setSecureAiLimits(limits: { requests?: number | null; rateLimitPe
 }
 
 describe('refusals, each metered', () => {
-  it('an API key without the scope: FORBIDDEN, and the upstream is not called', async () => {
+  it('an API key without the scope: FORBIDDEN MISSING_SCOPE, metered, and the upstream is not called', async () => {
     const created = await call<{ createApiKey: { secret: string } }>(
       'mutation { createApiKey(input: { name: "no scopes", scopes: [] }) { secret } }',
     );
     const key = created.data?.createApiKey.secret as string;
     const before = await ledger();
+    const upstreamAnswered = async () =>
+      ((await (await fetch(`${platform.referenceUpstreamUrl}/secure-ai/health`)).json()) as { answered: number })
+        .answered;
+    const answeredBefore = await upstreamAnswered();
     const refused = await gql(platform.gatewayUrl, SCAN, { headers: { 'x-api-key': key } });
+    expect(await upstreamAnswered()).toBe(answeredBefore);
     expect(firstError(refused)).toMatchObject({ code: 'FORBIDDEN', reason: 'MISSING_SCOPE' });
     const listed = await gql<{ services: { slug: string; access: { allowed: boolean; reason: string } }[] }>(
       platform.gatewayUrl,
@@ -242,8 +247,10 @@ describe('refusals, each metered', () => {
       headers: { 'x-api-key': withScope.data?.createApiKey.secret as string },
     });
     expect(allowed.errors).toBeUndefined();
-    // The scope is checked before the decision: no invocation, nothing metered for the refused key.
-    expect((await ledger())['secure-ai:ALLOWED']).toBe((before['secure-ai:ALLOWED'] ?? 0) + 1);
+    // The scope is checked before the decision and the upstream call; the refusal is metered all the same.
+    const after = await ledger();
+    expect(after['secure-ai:FORBIDDEN']).toBe((before['secure-ai:FORBIDDEN'] ?? 0) + 1);
+    expect(after['secure-ai:ALLOWED']).toBe((before['secure-ai:ALLOWED'] ?? 0) + 1);
   });
 
   it('a plan without the service: FORBIDDEN PLAN_EXCLUDES_SERVICE, distinct from a missing scope; metered', async () => {

@@ -2,7 +2,7 @@
 // subgraph's module: shield rules from the registry's scopes (read for queries, write for mutations), every
 // operation decided by the organization's entitlements and metered (the invocation gate) before the upstream is
 // called, job operations queued for the job runner, and the service description with its live status.
-import { hasScope, isPlatformAdmin, or } from '@g3d/auth';
+import { hasScope, isAuthenticated, isPlatformAdmin, or } from '@g3d/auth';
 import { AppError } from '@g3d/errors';
 import { defineModule, type ModuleRules, type SubgraphModule } from '@g3d/kit';
 import { aiFieldName, type AiServiceFacts, type AiServiceSlug, aiTypeName } from '@g3d/manifest';
@@ -104,7 +104,8 @@ export function wrapperModule(service: AiServiceFacts, wrapper: WrapperDefinitio
     AiServiceStatus: canUse,
     AiJobError: canUse,
     Mutation: {
-      ...Object.fromEntries(own.mutations.map((name) => [name, canWrite])),
+      // Operations check their scope in the gate, so that the refusal is metered like the decision's own.
+      ...Object.fromEntries(own.mutations.map((name) => [name, isAuthenticated])),
       ...(jobResultType ? { [`cancel${type}Job`]: canWrite } : {}),
     },
     ...Object.fromEntries(own.types.map((name) => [name, canUse])),
@@ -129,7 +130,13 @@ export function wrapperModule(service: AiServiceFacts, wrapper: WrapperDefinitio
     mutations[name] = async (_parent: unknown, args: Record<string, unknown>, ctx: AiContext) =>
       ctx.gate.invoke(
         ctx.caller,
-        { service: service.slug, operation: name, units: op.units?.(args) ?? 0, idempotencyKey: ctx.idempotencyKey },
+        {
+          service: service.slug,
+          operation: name,
+          units: op.units?.(args) ?? 0,
+          idempotencyKey: ctx.idempotencyKey,
+          requiredScopes: [write],
+        },
         () =>
           op.mode === 'job' ? ctx.runtime.submitJob(ctx, name, op, args) : ctx.runtime.callSync(ctx, name, op, args),
         (summary) => ctx.entitlements.set(service.slug, summary),

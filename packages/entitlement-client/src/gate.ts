@@ -2,7 +2,7 @@
 // decision's error, or run the operation; either way record the invocation's usage durably before answering.
 import { createHash, randomUUID } from 'node:crypto';
 
-import type { Caller } from '@g3d/auth';
+import { type Caller, hasScopes, missingScope } from '@g3d/auth';
 import type { UsageStatus } from '@g3d/contracts';
 import { AppError } from '@g3d/errors';
 
@@ -17,6 +17,11 @@ export interface Invocation {
   units?: number;
   /** The client's Idempotency-Key: a retry with it is decided and recorded once. */
   idempotencyKey?: string | null;
+  /**
+   * Scopes the operation needs (the service's write scope): a caller without them is refused FORBIDDEN
+   * MISSING_SCOPE before the decision, and the refusal is metered like the decision's own.
+   */
+  requiredScopes?: readonly string[];
 }
 
 /** What the response tells the client about a service after an invocation (extensions and headers). */
@@ -80,6 +85,27 @@ export function createInvocationGate(options: { decider: EntitlementDecider; met
         ? invocationIdFor([organizationId, caller.userId, invocation.service, invocation.operation, key])
         : randomUUID();
       const started = performance.now();
+      if (invocation.requiredScopes && !hasScopes(caller, invocation.requiredScopes)) {
+        await meter.record({
+          invocationId,
+          organizationId,
+          userId: caller.userId,
+          apiKeyId: null,
+          callerKind: caller.kind === 'apiKey' ? 'apiKey' : 'user',
+          service: invocation.service,
+          operation: invocation.operation,
+          units: invocation.units ?? 0,
+          status: 'FORBIDDEN',
+          reason: 'MISSING_SCOPE',
+          succeeded: false,
+          latencyMs: Math.round(performance.now() - started),
+          occurredAt: new Date().toISOString(),
+          periodStart: null,
+          periodEnd: null,
+          thresholds: [],
+        });
+        throw missingScope(caller, invocation.requiredScopes);
+      }
       const decision = await decider.authorize({
         organizationId,
         callerId: caller.userId,
