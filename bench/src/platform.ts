@@ -124,7 +124,7 @@ export async function startBenchPlatform(options: { logLevel?: string } = {}): P
             query: `mutation($o: ID!) {
               assignPlan(organizationId: $o, planId: "professional") { status }
               setEntitlementOverrides(organizationId: $o, input: { services: [
-                { service: "secure-ai", requests: null, rateLimitPer15Min: 2000000000 }
+                { service: "secure-ai", requests: null, rateLimitPer15Min: 10000000 }
               ] }) { seats }
             }`,
             variables: { o: organizationId },
