@@ -13,5 +13,6 @@ export {
   type ReferenceUpstream,
   type ReferenceUpstreamOptions,
   type ServiceCounters,
+  type ServiceSource,
 } from './server.ts';
 export { IMPLEMENTED } from './services/index.ts';

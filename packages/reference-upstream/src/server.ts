@@ -11,9 +11,12 @@ import { IMPLEMENTED } from './services/index.ts';
 
 export const DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024;
 
+/** A service's operations, or how to load them (on the first request that needs them). */
+export type ServiceSource = ServiceOperations | (() => Promise<ServiceOperations>);
+
 export interface ReferenceUpstreamOptions {
-  /** Operations by service slug (default: every implemented service). */
-  services?: Readonly<Record<string, ServiceOperations>>;
+  /** Operations by service slug (default: every implemented service, loaded on first use). */
+  services?: Readonly<Record<string, ServiceSource>>;
   /** Larger bodies are refused with 413 before they are read whole. */
   maxBodyBytes?: number;
   onError?: (error: unknown, where: string) => void;
@@ -69,7 +72,24 @@ async function readBody(req: http.IncomingMessage, res: http.ServerResponse, max
 }
 
 export function createReferenceUpstream(options: ReferenceUpstreamOptions = {}): ReferenceUpstream {
-  const services = options.services ?? IMPLEMENTED;
+  const sources = options.services ?? IMPLEMENTED;
+  const loaded = new Map<string, Promise<ServiceOperations>>();
+  /** Operation names of the services loaded so far (health answers). */
+  const ready = new Map<string, string[]>();
+  /** The slug's operations ({} for a service without any), loaded once. */
+  const operationsOf = (slug: string): Promise<ServiceOperations> => {
+    let operations = loaded.get(slug);
+    if (!operations) {
+      const source = sources[slug];
+      operations = typeof source === 'function' ? source() : Promise.resolve(source ?? {});
+      loaded.set(slug, operations);
+      operations.then(
+        (ops) => ready.set(slug, Object.keys(ops)),
+        () => loaded.delete(slug),
+      );
+    }
+    return operations;
+  };
   const maxBody = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const counters = new Map<string, ServiceCounters>();
   const countersOf = (slug: string) => {
@@ -79,8 +99,9 @@ export function createReferenceUpstream(options: ReferenceUpstreamOptions = {}):
   };
 
   async function invoke(slug: string, name: string, req: http.IncomingMessage, res: http.ServerResponse) {
-    const op = services[slug]?.[name];
-    if (!op || !Object.hasOwn(services[slug] ?? {}, name)) {
+    const operations = await operationsOf(slug);
+    const op = Object.hasOwn(operations, name) ? operations[name] : undefined;
+    if (!op) {
       refuse(res, 404, 'UNKNOWN_OPERATION', `${slug} has no operation ${name}`);
       return;
     }
@@ -143,12 +164,8 @@ export function createReferenceUpstream(options: ReferenceUpstreamOptions = {}):
       return;
     }
     if (req.method === 'GET' && rest.length === 1 && rest[0] === 'health') {
-      send(res, 200, {
-        status: 'ok',
-        service: slug,
-        operations: Object.keys(services[slug] ?? {}),
-        ...countersOf(slug),
-      });
+      // Answered at once: a health check must not wait for a service's libraries to load.
+      send(res, 200, { status: 'ok', service: slug, operations: ready.get(slug) ?? null, ...countersOf(slug) });
       return;
     }
     if (req.method === 'POST' && rest.length === 2 && rest[0] === 'v1') {

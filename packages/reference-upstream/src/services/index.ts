@@ -1,14 +1,11 @@
-// The services the reference upstream does real work for, by registry slug. A service not listed here answers
-// its health check only.
+// The services the reference upstream does real work for, by registry slug, each loaded on its first request:
+// their libraries (the TypeScript compiler above all) take seconds to load, and most starts of the platform
+// never call most services. A service not listed here answers its health check only.
 import type { ServiceOperations } from '../protocol.ts';
-import { codeForge } from './code-forge.ts';
-import { dataForge } from './data-forge.ts';
-import { secureAi } from './secure-ai.ts';
-import { visionPro } from './vision-pro.ts';
 
-export const IMPLEMENTED: Readonly<Record<string, ServiceOperations>> = {
-  'vision-pro': visionPro,
-  'code-forge': codeForge,
-  'data-forge': dataForge,
-  'secure-ai': secureAi,
+export const IMPLEMENTED: Readonly<Record<string, () => Promise<ServiceOperations>>> = {
+  'vision-pro': async () => (await import('./vision-pro.ts')).visionPro,
+  'code-forge': async () => (await import('./code-forge.ts')).codeForge,
+  'data-forge': async () => (await import('./data-forge.ts')).dataForge,
+  'secure-ai': async () => (await import('./secure-ai.ts')).secureAi,
 };
