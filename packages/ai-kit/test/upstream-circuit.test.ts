@@ -1,73 +1,22 @@
 // UpstreamClient's circuit breaker, status() and health() against a local HTTP server, on an injected clock
 // (no test waits out a cool-down or a cache period); and the latency window on its own.
-import { createServer, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-
-import { AppError } from '@g3d/errors';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { LatencyWindow, UpstreamClient, type UpstreamSettings } from '../src/upstream/index.ts';
+import { closeAll, fakeUpstream, rejection, sendJson, tracked, until } from './fixtures/fake-upstream.ts';
 
-type Handler = (res: ServerResponse, path: string) => void;
-
-const servers: Server[] = [];
-const clients: UpstreamClient[] = [];
 let clock = 1_700_000_000_000;
 const now = () => clock;
-
-/** A local HTTP server counting requests (by path) and answering through a swappable handler. */
-async function fakeUpstream(handler: Handler) {
-  const state = { hits: [] as string[], handler };
-  const server = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      state.hits.push(req.url ?? '');
-      state.handler(res, req.url ?? '');
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  servers.push(server);
-  return Object.assign(state, { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` });
-}
-
-function sendJson(res: ServerResponse, status: number, body: unknown) {
-  res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
-}
 
 function client(settings: Partial<UpstreamSettings> & { baseUrl: string }) {
   const created = new UpstreamClient(
     { service: 'superres', timeoutMs: 1000, retries: 2, ...settings },
     { now, sleep: async () => {} },
   );
-  clients.push(created);
-  return created;
+  return tracked(created);
 }
 
-async function rejection(promise: Promise<unknown>): Promise<AppError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(AppError);
-    return error as AppError;
-  }
-  throw new Error('expected the call to fail');
-}
-
-async function until(condition: () => boolean, timeoutMs = 2000) {
-  const giveUpAt = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > giveUpAt) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
-
-afterEach(async () => {
-  for (const server of servers.splice(0)) {
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
-  }
-  await Promise.all(clients.splice(0).map((c) => c.close()));
-});
+afterEach(closeAll);
 
 describe('UpstreamClient circuit breaker', () => {
   it('opens after 5 failed calls (not attempts) and then fails fast without touching the upstream', async () => {
@@ -182,7 +131,7 @@ describe('UpstreamClient.health', () => {
     const results = await Promise.all([superres.health(), superres.health(), superres.health()]);
     expect(results.map((r) => r.status)).toEqual(['ok', 'ok', 'ok']);
     expect(results[0]?.checkedAt).toEqual(new Date(clock));
-    expect(upstream.hits).toEqual(['/superres/health']);
+    expect(upstream.hits.map((hit) => hit.url)).toEqual(['/superres/health']);
 
     clock += 29_000;
     await expect(superres.health()).resolves.toMatchObject({ status: 'ok' });
@@ -201,7 +150,7 @@ describe('UpstreamClient.health', () => {
     const started = performance.now();
     await expect(superres.health()).resolves.toMatchObject({ status: 'unreachable' });
     expect(performance.now() - started).toBeLessThan(100 + 700);
-    expect(upstream.hits).toEqual(['/ready']);
+    expect(upstream.hits.map((hit) => hit.url)).toEqual(['/ready']);
     expect(superres.status().circuit).toBe('closed');
   });
 });

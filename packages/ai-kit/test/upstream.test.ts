@@ -1,49 +1,15 @@
 // UpstreamClient calls against real local HTTP servers standing in for model servers: results, refusals,
 // timeouts, retries, cancellation, size caps and the span per call. (Circuit, status and health:
 // upstream-circuit.test.ts.)
-import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-import { AppError } from '@g3d/errors';
 import { propagation, SpanStatusCode, type TextMapPropagator, trace } from '@opentelemetry/api';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { UpstreamClient, type UpstreamSettings } from '../src/upstream/index.ts';
-
-interface Hit {
-  url: string;
-  headers: IncomingHttpHeaders;
-  body: string;
-}
-type Handler = (res: ServerResponse, hit: Hit) => void;
-
-const servers: Server[] = [];
-const clients: UpstreamClient[] = [];
-
-/** A local HTTP server that records each request and answers through a swappable handler. */
-async function fakeUpstream(handler: Handler, port = 0) {
-  const state = { hits: [] as Hit[], connections: 0, handler };
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      const hit = { url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString('utf8') };
-      state.hits.push(hit);
-      state.handler(res, hit);
-    });
-  });
-  server.on('connection', () => (state.connections += 1));
-  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
-  servers.push(server);
-  const bound = (server.address() as AddressInfo).port;
-  return Object.assign(state, { url: `http://127.0.0.1:${bound}`, port: bound });
-}
-
-function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
-  res.writeHead(status, { 'content-type': 'application/json', ...headers });
-  res.end(JSON.stringify(body));
-}
+import { closeAll, fakeUpstream, type Handler, rejection, sendJson, tracked, until } from './fixtures/fake-upstream.ts';
 
 /** Answers after `ms`, unless the client goes away first. */
 const slow =
@@ -63,26 +29,7 @@ function client(settings: Partial<UpstreamSettings> & { baseUrl: string }, sleep
       },
     },
   );
-  clients.push(created);
-  return created;
-}
-
-async function rejection(promise: Promise<unknown>): Promise<AppError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(AppError);
-    return error as AppError;
-  }
-  throw new Error('expected the call to fail');
-}
-
-async function until(condition: () => boolean, timeoutMs = 2000) {
-  const giveUpAt = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > giveUpAt) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
+  return tracked(created);
 }
 
 async function freePort(): Promise<number> {
@@ -93,13 +40,7 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-afterEach(async () => {
-  for (const server of servers.splice(0)) {
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
-  }
-  await Promise.all(clients.splice(0).map((c) => c.close()));
-});
+afterEach(closeAll);
 
 describe('UpstreamClient.call', () => {
   it('posts JSON to {baseUrl}/v1/{operation} and reuses one kept-alive connection', async () => {
@@ -233,7 +174,7 @@ describe('UpstreamClient.call', () => {
       { service: 'superres', baseUrl: `http://127.0.0.1:${port}`, timeoutMs: 1000, retries: 2 },
       { sleep: async () => void (upstream ??= await fakeUpstream((res) => sendJson(res, 200, 'up'), port)) },
     );
-    clients.push(superres);
+    tracked(superres);
 
     await expect(superres.call('upscale', {}, { idempotent: true })).resolves.toBe('up');
     expect(upstream?.hits).toHaveLength(1);
