@@ -16,7 +16,7 @@ import {
 } from '@g3d/reference-upstream/fixtures';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { assignPlan, gql, login, startTestPlatform, type TestPlatform } from './helpers.ts';
+import { assignPlan, gql, login, startTestPlatform, type TestPlatform, usageConsumed } from './helpers.ts';
 
 let platform: TestPlatform;
 let token: string;
@@ -192,13 +192,7 @@ describe('the first four AI services, with known answers', () => {
 });
 
 async function ledger(): Promise<Record<string, number>> {
-  for (let i = 0; i < 200; i += 1) {
-    const { rows } = await platform.db!.pool.query<{ pending: number }>(
-      `SELECT count(*)::int AS pending FROM events.event_deliveries WHERE consumer = 'entitlement' AND status = 'pending'`,
-    );
-    if (rows[0]?.pending === 0) break;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+  await usageConsumed(platform);
   const { rows } = await platform.db!.pool.query<{ key: string; n: number }>(
     `SELECT service || ':' || status AS key, count(*)::int AS n FROM entitlement.usage_records GROUP BY 1`,
   );
@@ -323,6 +317,29 @@ describe('input URLs (SSRF guard)', () => {
 });
 
 describe('hostile input', () => {
+  it('1,000 aliased invocations alternating with another subgraph: refused before any runs; 10 aliases count 10', async () => {
+    const answered = async () =>
+      ((await (await fetch(`${platform.referenceUpstreamUrl}/secure-ai/health`)).json()) as { answered: number })
+        .answered;
+    const before = await answered();
+    const many = Array.from({ length: 1000 }, (_, i) =>
+      i % 2 ? `m${i}: me { id }` : `s${i}: scanContent(input: { text: "x" }) { riskLevel }`,
+    ).join(' ');
+    const refused = await call(`mutation { ${many} }`);
+    expect(firstError(refused)?.code).toBe('OPERATION_LIMIT_EXCEEDED');
+    expect(await answered()).toBe(before);
+
+    // Within the limits every alias is its own invocation: decided, metered and counted against the rate limit.
+    const ledgerBefore = (await ledger())['secure-ai:ALLOWED'] ?? 0;
+    const ten = Array.from({ length: 10 }, (_, i) => `s${i}: scanContent(input: { text: "x" }) { riskLevel }`).join(
+      ' ',
+    );
+    const result = await call(`mutation { ${ten} }`);
+    expect(result.errors).toBeUndefined();
+    expect(await answered()).toBe(before + 10);
+    expect((await ledger())['secure-ai:ALLOWED']).toBe(ledgerBefore + 10);
+  });
+
   it('an image bomb (huge declared dimensions) and a malformed DICOM: clear errors', async () => {
     const bomb = await call('mutation($i: String!) { analyzeImage(input: { image: { base64: $i } }) { width } }', {
       i: pngBomb().toString('base64'),

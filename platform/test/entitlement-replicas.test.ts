@@ -8,7 +8,7 @@ import path from 'node:path';
 import { childEnv, testConfig } from '@g3d/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { gql, login, startTestPlatform, type TestPlatform } from './helpers.ts';
+import { gql, login, startTestPlatform, type TestPlatform, usageConsumed } from './helpers.ts';
 
 const CHILD = path.resolve(import.meta.dirname, 'fixtures/replica-child.ts');
 const shared = Boolean(testConfig.DATABASE_URL && testConfig.REDIS_URL);
@@ -117,13 +117,7 @@ async function burst(): Promise<Record<string, number>> {
 }
 
 async function ledger(): Promise<Record<string, number>> {
-  for (let i = 0; i < 400; i += 1) {
-    const { rows } = await platform.db!.pool.query<{ pending: number }>(
-      `SELECT count(*)::int AS pending FROM events.event_deliveries WHERE consumer = 'entitlement' AND status = 'pending'`,
-    );
-    if (rows[0]?.pending === 0) break;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+  await usageConsumed(platform, 20_000);
   const { rows } = await platform.db!.pool.query<{ status: string; n: number }>(
     `SELECT status, count(*)::int AS n FROM entitlement.usage_records
      WHERE organization_id = $1 AND service = 'video-ai' GROUP BY status`,

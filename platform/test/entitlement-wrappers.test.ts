@@ -4,7 +4,7 @@
 // what remains and when it resets (response extensions and X-RateLimit-* / X-Quota-* headers).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { gql, login, startTestPlatform, type TestPlatform } from './helpers.ts';
+import { gql, login, startTestPlatform, type TestPlatform, usageConsumed } from './helpers.ts';
 
 let platform: TestPlatform;
 let token: string;
@@ -39,14 +39,7 @@ async function call(query: string, headers: Record<string, string> = {}) {
 }
 
 async function ledger(): Promise<Record<string, number>> {
-  // The consumer polls every 50 ms: wait until the ledger has caught up with the event log.
-  for (let i = 0; i < 200; i += 1) {
-    const { rows } = await platform.db!.pool.query<{ pending: number }>(
-      `SELECT count(*)::int AS pending FROM events.event_deliveries WHERE consumer = 'entitlement' AND status = 'pending'`,
-    );
-    if (rows[0]?.pending === 0) break;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+  await usageConsumed(platform);
   const { rows } = await platform.db!.pool.query<{ key: string; n: number }>(
     `SELECT service || ':' || status AS key, count(*)::int AS n FROM entitlement.usage_records
      WHERE organization_id = $1 GROUP BY 1`,

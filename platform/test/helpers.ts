@@ -232,3 +232,19 @@ export async function invitationToken(url: string, email: string): Promise<strin
   if (!newest?.token) throw new Error(`no invitation mail for ${email}`);
   return newest.token;
 }
+
+/**
+ * Waits until entitlement has consumed every usage event so far (its consumer polls): then the usage ledger
+ * holds every invocation answered before the call. Gives up quietly after `maxMs`; the caller's assertions say
+ * what is missing.
+ */
+export async function usageConsumed(platform: TestPlatform, maxMs = 10_000): Promise<void> {
+  const deadline = Date.now() + maxMs;
+  while (Date.now() < deadline) {
+    const { rows } = await platform.db!.pool.query<{ pending: number }>(
+      `SELECT count(*)::int AS pending FROM events.event_deliveries WHERE consumer = 'entitlement' AND status = 'pending'`,
+    );
+    if (rows[0]?.pending === 0) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}

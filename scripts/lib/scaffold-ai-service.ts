@@ -4,8 +4,6 @@ import path from 'node:path';
 
 import { AI_SERVICES, aiFieldName, aiTypeName } from '@g3d/manifest';
 
-const camel = (slug: string) => aiFieldName(slug);
-
 /** Writes the wrapper's folder and test under `root` and registers it; returns the files written. */
 export function scaffoldAiService(slug: string, root: string): string[] {
   const service = AI_SERVICES.find((s) => s.slug === slug);
@@ -16,7 +14,7 @@ export function scaffoldAiService(slug: string, root: string): string[] {
   const folder = path.join(servicesDir, slug);
   if (fs.existsSync(folder)) throw new Error(`${path.relative(root, folder)} exists already`);
   const type = aiTypeName(slug);
-  const field = camel(slug);
+  const field = aiFieldName(slug);
   const files: Record<string, string> = {
     [path.join(folder, 'schema.graphql')]:
       `# ${service.name} (${service.domain}): its operations and their types. Name types after the service

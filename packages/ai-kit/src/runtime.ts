@@ -164,7 +164,8 @@ export class AiRuntime {
   }
 
   async status() {
-    const [health, status] = [await this.client.health(), this.client.status()];
+    const health = await this.client.health();
+    const status = this.client.status();
     return {
       health: HEALTH[health.status],
       circuit: CIRCUIT[status.circuit],

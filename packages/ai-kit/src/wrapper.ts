@@ -56,8 +56,6 @@ export function describedOnly(slug: AiServiceSlug): WrapperDefinition {
   return { slug, typeDefs: '', operations: {} };
 }
 
-const JOB_STATUS = { QUEUED: 'QUEUED', RUNNING: 'RUNNING', SUCCEEDED: 'SUCCEEDED', FAILED: 'FAILED' } as const;
-
 /** Names of the types and root fields a service's own SDL declares (for its rules). */
 function declared(sdl: string): { types: string[]; mutations: string[]; queries: string[] } {
   const result = { types: [] as string[], mutations: [] as string[], queries: [] as string[] };
@@ -177,7 +175,7 @@ export function wrapperModule(service: AiServiceFacts, wrapper: WrapperDefinitio
     resolvers[`${type}Job`] = {
       // The stored answer is the upstream's; the field's value is the operation's mapping of it.
       result: (job: { operation: string; status: string; result: unknown }) => {
-        if (job.status !== JOB_STATUS.SUCCEEDED || job.result == null) return null;
+        if (job.status !== 'SUCCEEDED' || job.result == null) return null;
         const op = wrapper.operations[job.operation];
         return op?.result ? op.result(job.result) : job.result;
       },

@@ -8,7 +8,7 @@ import { AppError } from '@g3d/errors';
 
 import type { EntitlementDecider } from './decider.ts';
 import { type Decision, type Limit, refusalError } from './decision.ts';
-import type { UsageMeter } from './meter.ts';
+import type { UsageMeter, UsageRecord } from './meter.ts';
 
 export interface Invocation {
   service: string;
@@ -85,20 +85,24 @@ export function createInvocationGate(options: { decider: EntitlementDecider; met
         ? invocationIdFor([organizationId, caller.userId, invocation.service, invocation.operation, key])
         : randomUUID();
       const started = performance.now();
+      const common = {
+        invocationId,
+        organizationId,
+        userId: caller.userId,
+        apiKeyId: null,
+        callerKind: caller.kind === 'apiKey' ? ('apiKey' as const) : ('user' as const),
+        service: invocation.service,
+        operation: invocation.operation,
+        units: invocation.units ?? 0,
+      };
+      /** Records the invocation's usage: what it was, with its outcome and latency so far. */
+      const record = (outcome: Omit<UsageRecord, keyof typeof common | 'latencyMs'>) =>
+        meter.record({ ...common, ...outcome, latencyMs: Math.round(performance.now() - started) });
       if (invocation.requiredScopes && !hasScopes(caller, invocation.requiredScopes)) {
-        await meter.record({
-          invocationId,
-          organizationId,
-          userId: caller.userId,
-          apiKeyId: null,
-          callerKind: caller.kind === 'apiKey' ? 'apiKey' : 'user',
-          service: invocation.service,
-          operation: invocation.operation,
-          units: invocation.units ?? 0,
+        await record({
           status: 'FORBIDDEN',
           reason: 'MISSING_SCOPE',
           succeeded: false,
-          latencyMs: Math.round(performance.now() - started),
           occurredAt: new Date().toISOString(),
           periodStart: null,
           periodEnd: null,
@@ -115,26 +119,18 @@ export function createInvocationGate(options: { decider: EntitlementDecider; met
         replayable: key !== null,
       });
       if (decision.limits) report?.(summaryOf(decision));
-      const usage = (status: UsageStatus, succeeded: boolean) => ({
-        invocationId,
-        organizationId,
-        userId: caller.userId,
-        apiKeyId: null,
-        callerKind: caller.kind === 'apiKey' ? ('apiKey' as const) : ('user' as const),
-        service: invocation.service,
-        operation: invocation.operation,
-        units: invocation.units ?? 0,
-        status,
-        reason: decision.refusal?.reason ?? null,
-        succeeded,
-        latencyMs: Math.round(performance.now() - started),
-        occurredAt: decision.decidedAt.toISOString(),
-        periodStart: decision.period?.start.toISOString() ?? null,
-        periodEnd: decision.period?.end.toISOString() ?? null,
-        thresholds: decision.thresholds,
-      });
+      const usage = (status: UsageStatus, succeeded: boolean) =>
+        record({
+          status,
+          reason: decision.refusal?.reason ?? null,
+          succeeded,
+          occurredAt: decision.decidedAt.toISOString(),
+          periodStart: decision.period?.start.toISOString() ?? null,
+          periodEnd: decision.period?.end.toISOString() ?? null,
+          thresholds: decision.thresholds,
+        });
       if (!decision.allowed) {
-        await meter.record(usage(STATUS_OF[decision.refusal?.code ?? 'FORBIDDEN'] ?? 'FORBIDDEN', false));
+        await usage(STATUS_OF[decision.refusal?.code ?? 'FORBIDDEN'] ?? 'FORBIDDEN', false);
         throw refusalError(decision);
       }
       let result: T | undefined;
@@ -144,7 +140,7 @@ export function createInvocationGate(options: { decider: EntitlementDecider; met
       } catch (error) {
         failure = error ?? new Error('the operation failed');
       }
-      await meter.record(usage('ALLOWED', failure === null));
+      await usage('ALLOWED', failure === null);
       if (failure !== null) throw failure;
       return result as T;
     },
