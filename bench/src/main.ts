@@ -188,12 +188,10 @@ function printNotes(results: ScenarioResult[], log: (m: string) => void) {
   if (raw && login?.measurement && login.vsRelative) {
     const m = login.measurement;
     const ratio = login.vsRelative.rps;
-    // Failed logins (throttled, locked) are cheap: with errors the ratio means nothing.
-    const failed = m.errors.total + raw.errors.total;
-    const verdict = failed ? `no verdict, ${failed} errors` : ratio >= 0.8 ? 'met' : 'NOT met';
+    // No target: the 0.8 once asked for measured the gateway's overhead, which the gateway speed work targets.
     log(
       `login: ${m.rps.toFixed(1)} logins/s through the gateway = ${ratio.toFixed(2)}x the raw argon2id verify rate ` +
-        `(${raw.rps.toFixed(1)}/s, same concurrency; target ≥ 0.8: ${verdict}), ` +
+        `(${raw.rps.toFixed(1)}/s, same concurrency), ` +
         `p50 ${m.p50} ms, p99 ${m.p99} ms (raw verify p50 ${raw.p50} ms, p99 ${raw.p99} ms)` +
         (m.cpuMsPerOp !== null && raw.cpuMsPerOp !== null
           ? `; server CPU ${m.cpuMsPerOp.toFixed(1)} ms/login of which the hash ${raw.cpuMsPerOp.toFixed(1)} ms ` +
@@ -211,6 +209,16 @@ function printNotes(results: ScenarioResult[], log: (m: string) => void) {
             : ''),
       );
     }
+  }
+  const decision = get('authorize');
+  if (decision?.measurement && decision.vsRelative) {
+    const ratio = decision.vsRelative.rps;
+    const failed = decision.measurement.errors.total;
+    const verdict = failed ? `no verdict, ${failed} errors` : ratio >= 0.5 ? 'met' : 'NOT met';
+    log(
+      `entitlement decision: ${Math.round(decision.measurement.rps)} authorize/s = ${ratio.toFixed(2)}x a bare INCR ` +
+        `loop on the same store (target ≥ 0.5: ${verdict})`,
+    );
   }
   const drift = get('baseline-again')?.vsRelative;
   if (drift) {
