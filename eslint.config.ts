@@ -77,14 +77,20 @@ export default tseslint.config(
       'A subgraph never imports another subgraph (or the gateway/platform): use federation or events.',
     ),
   ),
-  // A subgraph's module tests may start the services it calls (identity's run organization, which it asks for
-  // memberships at every login) on the test harness; its code may not.
-  ...MANIFEST.filter((s) => s.kind !== 'gateway' && s.calls.length > 0).map((s) => {
-    const called = new Set(MANIFEST.filter((peer) => s.calls.includes(peer.name)).map((peer) => peer.package));
+  // A subgraph's module tests may start the services it calls or asks (identity's run organization, which it asks
+  // for memberships at every login; organization's run entitlement, which owns the seats) on the test harness,
+  // and with them the services those need; its code may not.
+  ...MANIFEST.filter((s) => s.kind !== 'gateway' && s.calls.length + s.asks.length > 0).map((s) => {
+    const needed = new Set([...s.calls, ...s.asks]);
+    for (const name of [...needed]) {
+      const peer = MANIFEST.find((p) => p.name === name);
+      for (const further of [...(peer?.calls ?? []), ...(peer?.asks ?? [])]) needed.add(further);
+    }
+    const started = new Set(MANIFEST.filter((peer) => needed.has(peer.name)).map((peer) => peer.package));
     return boundary(
       [`${s.folder}/test/**/*.ts`],
-      SERVICES.filter((name) => name !== s.package && !called.has(name)),
-      'A subgraph test may start only the services its subgraph calls (manifest `calls`).',
+      SERVICES.filter((name) => name !== s.package && !started.has(name)),
+      'A subgraph test may start only the services its subgraph calls or asks (manifest `calls`, `asks`), and theirs.',
     );
   }),
   boundary(['packages/**/*.ts'], SERVICES, 'Libraries under packages/ import no service.'),

@@ -22,6 +22,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import {
+  assignPlan,
   gql,
   type GraphQLResponse,
   invitationToken,
@@ -275,6 +276,8 @@ beforeAll(async () => {
     { token: alice, variables: { i: { name: 'Matrix A', slug: ids.slugA, billingEmail: 'billing@matrix-a.example' } } },
   );
   ids.orgA = a.data?.createOrganization.id as string;
+  // The matrix invites dozens of people into A: a plan with the seats for them (free has 5).
+  await assignPlan(url(), ids.orgA);
   await gql(url(), 'mutation { createOrganization(input: { name: "Matrix B", slug: "matrix-b" }) { id } }', {
     token: jim,
   });

@@ -7,6 +7,7 @@ import { generateTotp, hashPassword } from '@g3d/identity';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import {
+  assignPlan,
   DEFAULT_PASSWORD,
   devMailbox,
   gql,
@@ -242,6 +243,7 @@ describe('mail-sending requests per client IP', () => {
       variables: { i: { name: 'Mailers', slug: 'mailers' } },
     });
     const organizationId = created.data?.createOrganization.id as string;
+    await assignPlan(url(), organizationId); // seats for the ten invitations (free has 5)
 
     const resets = await Promise.all(
       Array.from({ length: 20 }, (_, i) =>

@@ -124,6 +124,7 @@ export const authorize: Scenario = {
         validUntil: now + 86_400_000,
         apiCalls: null,
         services,
+        limits: { seats: null, projects: null, storageBytes: null },
       },
       { services: {}, apiCalls: 0, rate: [] },
       now,

@@ -5,13 +5,13 @@
 // (its period or trial ended) does it ask entitlement, over the store's pub/sub, to write it, wait for it, and
 // decide again.
 import { MAX_UNITS } from '@g3d/contracts';
-import { AppError, badUserInput } from '@g3d/errors';
+import { badUserInput } from '@g3d/errors';
 import { AI_SERVICES, type AiServiceFacts } from '@g3d/manifest';
 import type { ScriptReply, Store } from '@g3d/store';
 
 import { type Decision, decisionFrom } from './decision.ts';
-import { entitlementKeys, RATE_WINDOW_MS, REFRESH_CHANNEL } from './keys.ts';
-import { decodeHeader } from './record.ts';
+import { entitlementKeys, RATE_WINDOW_MS } from './keys.ts';
+import { entitlementUnavailable, requestRecord } from './refresh.ts';
 import { decideScript, DECISION_FIELDS } from './scripts.ts';
 
 export interface AuthorizeRequest {
@@ -42,7 +42,6 @@ export interface EntitlementDecider {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const SERVICES = new Map<string, AiServiceFacts>(AI_SERVICES.map((s) => [s.slug, s]));
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Checks a request before it touches the store: every failure is BAD_USER_INPUT naming the field. */
 export function checkAuthorizeRequest(request: AuthorizeRequest): AiServiceFacts {
@@ -91,27 +90,12 @@ export function createEntitlementDecider(options: DeciderOptions): EntitlementDe
   const refreshing = new Map<string, Promise<void>>();
   const queues = new Map<string, { waiting: Waiting[]; inFlight: number; scheduled: boolean }>();
 
-  /** Asks entitlement (every replica listens) to write the record, and waits until it is there and current. */
-  async function awaitRecord(organizationId: string, at: number): Promise<void> {
-    const keys = entitlementKeys(organizationId);
-    const deadline = Date.now() + (options.refreshTimeoutMs ?? 3_000);
-    let askAgainAt = 0;
-    while (Date.now() < deadline) {
-      if (Date.now() >= askAgainAt) {
-        await store.publish(REFRESH_CHANNEL, JSON.stringify({ organizationId, at }));
-        askAgainAt = Date.now() + 500;
-      }
-      await sleep(15);
-      const header = decodeHeader(await store.get(keys.header));
-      if (header && at < header.validUntil) return;
-    }
-    throw unavailable("The organization's entitlements could not be loaded; retry in a moment");
-  }
-
   function refreshed(organizationId: string, at: number): Promise<void> {
     let pending = refreshing.get(organizationId);
     if (!pending) {
-      pending = awaitRecord(organizationId, at).finally(() => refreshing.delete(organizationId));
+      pending = requestRecord(store, organizationId, at, options.refreshTimeoutMs ?? 3_000).finally(() =>
+        refreshing.delete(organizationId),
+      );
       refreshing.set(organizationId, pending);
     }
     return pending;
@@ -162,7 +146,7 @@ export function createEntitlementDecider(options: DeciderOptions): EntitlementDe
       const retry = batch.filter((w) => {
         w.attempts += 1;
         if (w.attempts <= 2) return true;
-        w.reject(unavailable("The organization's entitlements are being renewed; retry in a moment"));
+        w.reject(entitlementUnavailable("The organization's entitlements are being renewed; retry in a moment"));
         return false;
       });
       try {
@@ -205,5 +189,3 @@ export function createEntitlementDecider(options: DeciderOptions): EntitlementDe
     },
   };
 }
-
-const unavailable = (message: string) => new AppError('SERVICE_UNAVAILABLE', message, { service: 'entitlement' });

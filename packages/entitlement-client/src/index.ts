@@ -6,6 +6,8 @@ export * from './decision.ts';
 export * from './gate.ts';
 export * from './keys.ts';
 export * from './meter.ts';
+export * from './plan-limits.ts';
 export * from './record.ts';
+export * from './refresh.ts';
 export * from './scripts.ts';
 export * from './writer.ts';

@@ -21,6 +21,8 @@ export const entitlementKeys = (organizationId: string) => {
     base,
     /** The record's header (record.ts); each included service's allowance is at `${base}s:<slug>`. */
     header: `${base}h`,
+    /** The plan limits other subgraphs enforce (record.ts PlanLimits). */
+    planLimits: `${base}l`,
     /** Held by the entitlement replica refreshing this organization (others skip the same request). */
     refreshing: `${base}refreshing`,
   };

@@ -4,6 +4,7 @@
 //
 //   <base>h           <revision>;<status>;<periodStart>;<periodEnd>;<validUntil>;<apiCalls>      (the header)
 //   <base>s:<slug>    <requests>;<units>;<ratePer15Min>                                         (one per included service)
+//   <base>l           <seats>;<projects>;<storageBytes>                                         (plan limits: organization's seats)
 //
 // Times are epoch milliseconds; -1 is "unlimited"; a service without its key is not included. The header is
 // written last-writer-wins by revision, in one script with the service keys (scripts.ts write).
@@ -38,6 +39,17 @@ export interface EntitlementRecord {
   apiCalls: number | null;
   /** The services the organization may invoke (plan ∩ overrides), by slug. */
   services: Record<string, ServiceAllowance>;
+  /** The plan's limits outside the AI services (with the organization's overrides). */
+  limits: PlanLimits;
+}
+
+/** Limits of the plan (with overrides) that other subgraphs enforce: organization's seats. null: unlimited. */
+export interface PlanLimits {
+  /** Members plus pending invitations. */
+  seats: number | null;
+  projects: number | null;
+  /** Bytes, as a decimal string (may exceed 2^53). */
+  storageBytes: string | null;
 }
 
 export interface RecordHeader {
@@ -70,8 +82,13 @@ export function encodeAllowance(allowance: ServiceAllowance): string {
   return `${limit(allowance.requests)};${limit(allowance.units)};${limit(allowance.rateLimitPer15Min)}`;
 }
 
+export function encodePlanLimits(limits: PlanLimits): string {
+  return `${limit(limits.seats)};${limit(limits.projects)};${limits.storageBytes ?? -1}`;
+}
+
 const HEADER = /^(\d+);([a-z_]+);(\d+);(\d+);(\d+);(-?\d+)$/;
 const ALLOWANCE = /^(-?\d+);(-?\d+);(-?\d+)$/;
+const PLAN_LIMITS = /^(-?\d+);(-?\d+);(-1|\d{1,19})$/;
 
 export function decodeHeader(text: string | null): RecordHeader | null {
   const m = text === null ? null : HEADER.exec(text);
@@ -93,5 +110,15 @@ export function decodeAllowance(text: string | null): ServiceAllowance | null {
     requests: unlimited(Number(m[1])),
     units: unlimited(Number(m[2])),
     rateLimitPer15Min: Math.max(0, Number(m[3])),
+  };
+}
+
+export function decodePlanLimits(text: string | null): PlanLimits | null {
+  const m = text === null ? null : PLAN_LIMITS.exec(text);
+  if (!m) return null;
+  return {
+    seats: unlimited(Number(m[1])),
+    projects: unlimited(Number(m[2])),
+    storageBytes: m[3] === '-1' ? null : (m[3] as string),
   };
 }

@@ -207,11 +207,11 @@ return out`,
 };
 
 /**
- * KEYS: the organization's base. ARGV: header, revision, n, then n (slug, allowance or '' to remove) pairs, then
- * (counter suffix, value, ttl ms) triplets. Replies {written 1/0, counters set, the revision now there}.
+ * KEYS: the organization's base. ARGV: header, revision, plan limits, n, then n (slug, allowance or '' to remove)
+ * pairs, then (counter suffix, value, ttl ms) triplets. Replies {written 1/0, counters set, the revision now there}.
  */
 export const writeScript: StoreScript = {
-  name: 'entitlement_write_v2',
+  name: 'entitlement_write_v3',
   lua: `
 local base = KEYS[1]
 local current = redis.call('GET', base .. 'h')
@@ -220,13 +220,14 @@ if current then
   if revision and revision > tonumber(ARGV[2]) then return {0, 0, revision} end
 end
 redis.call('SET', base .. 'h', ARGV[1])
-local n = tonumber(ARGV[3])
+redis.call('SET', base .. 'l', ARGV[3])
+local n = tonumber(ARGV[4])
 for i = 0, n - 1 do
-  local key, value = base .. 's:' .. ARGV[4 + i * 2], ARGV[5 + i * 2]
+  local key, value = base .. 's:' .. ARGV[5 + i * 2], ARGV[6 + i * 2]
   if value == '' then redis.call('DEL', key) else redis.call('SET', key, value) end
 end
 local set = 0
-for i = 4 + n * 2, #ARGV, 3 do
+for i = 5 + n * 2, #ARGV, 3 do
   if redis.call('SET', base .. ARGV[i], ARGV[i + 1], 'NX', 'PX', ARGV[i + 2]) then set = set + 1 end
 end
 return {1, set, tonumber(ARGV[2])}`,
@@ -238,15 +239,16 @@ return {1, set, tonumber(ARGV[2])}`,
       if (revision > Number(args[1])) return [0, 0, revision];
     }
     ops.set(`${base}h`, args[0] as string);
-    const n = Number(args[2]);
+    ops.set(`${base}l`, args[2] as string);
+    const n = Number(args[3]);
     for (let i = 0; i < n; i += 1) {
-      const key = `${base}s:${args[3 + i * 2] as string}`;
-      const value = args[4 + i * 2] as string;
+      const key = `${base}s:${args[4 + i * 2] as string}`;
+      const value = args[5 + i * 2] as string;
       if (value === '') ops.del(key);
       else ops.set(key, value);
     }
     let set = 0;
-    for (let i = 3 + n * 2; i + 2 < args.length; i += 3) {
+    for (let i = 4 + n * 2; i + 2 < args.length; i += 3) {
       if (ops.setIfAbsent(base + (args[i] as string), args[i + 1] as string, Number(args[i + 2]))) set += 1;
     }
     return [1, set, Number(args[1])];

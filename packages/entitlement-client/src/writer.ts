@@ -7,6 +7,7 @@ import {
   decodeHeader,
   encodeAllowance,
   encodeHeader,
+  encodePlanLimits,
   type EntitlementRecord,
   RECORD_SERVICES,
   type RecordHeader,
@@ -39,7 +40,12 @@ export async function writeEntitlementRecord(
   const keys = entitlementKeys(organizationId);
   const quotaTtl = Math.max(1, record.periodEnd - now) + COUNTER_GRACE_MS;
   const { window, end } = rateWindow(now);
-  const args: (string | number)[] = [encodeHeader(record), record.revision, RECORD_SERVICES.length];
+  const args: (string | number)[] = [
+    encodeHeader(record),
+    record.revision,
+    encodePlanLimits(record.limits),
+    RECORD_SERVICES.length,
+  ];
   for (const slug of RECORD_SERVICES) {
     const allowance = record.services[slug];
     args.push(slug, allowance ? encodeAllowance(allowance) : '');

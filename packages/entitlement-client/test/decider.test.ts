@@ -9,6 +9,7 @@ import {
   entitlementKeys,
   type EntitlementRecord,
   RATE_WINDOW_MS,
+  readPlanLimits,
   REFRESH_CHANNEL,
   writeEntitlementRecord,
 } from '@g3d/entitlement-client';
@@ -36,6 +37,7 @@ function record(overrides: Partial<EntitlementRecord> = {}): EntitlementRecord {
       'chat-builder': { requests: null, units: 1_000, rateLimitPer15Min: 1500 },
       'translate-ai': { requests: null, units: null, rateLimitPer15Min: 2000 },
     },
+    limits: { seats: 5, projects: null, storageBytes: '10737418240' },
     ...overrides,
   };
 }
@@ -283,4 +285,40 @@ describe.each(implementations)('entitlement decision: %s store', (_kind, redisUr
     expect(newer.written).toBe(true);
     expect((await ask(org)).limits?.requests.used).toBe(2);
   });
+
+  it('plan limits come from the record; a missing one (or one written without limits) is asked for; nobody answering is SERVICE_UNAVAILABLE', async () => {
+    clock = T0;
+    const org = await organization(record({ limits: { seats: 3, projects: 10, storageBytes: null } }));
+    expect(await readPlanLimits(store, org, { now })).toEqual({ seats: 3, projects: 10, storageBytes: null });
+
+    // A header kept by an older writer, without limits: the reader asks for a rewrite instead of guessing.
+    await store.del(entitlementKeys(org).planLimits);
+    const asked: unknown[] = [];
+    const off = await store.subscribe(REFRESH_CHANNEL, (message) => {
+      asked.push(JSON.parse(message));
+      void writeEntitlementRecord(store, org, record({ revision: 2, limits: unlimitedSeats }), noCounters, clock);
+    });
+    try {
+      expect(await readPlanLimits(store, org, { now })).toEqual(unlimitedSeats);
+      expect(asked[0]).toEqual({ organizationId: org, at: T0 });
+    } finally {
+      await off();
+    }
+    // Past the record's validity the limits are not trusted either.
+    clock = T0 + 30 * DAY;
+    await expect(readPlanLimits(store, org, { now, refreshTimeoutMs: 300 })).rejects.toMatchObject({
+      extensions: { code: 'SERVICE_UNAVAILABLE', service: 'entitlement' },
+    });
+    clock = T0;
+    await expect(readPlanLimits(store, randomUUID(), { now, refreshTimeoutMs: 300 })).rejects.toMatchObject({
+      extensions: { code: 'SERVICE_UNAVAILABLE' },
+    });
+    // Malformed limits count as missing.
+    await store.set(entitlementKeys(org).planLimits, '3;x;-1');
+    await expect(readPlanLimits(store, org, { now, refreshTimeoutMs: 300 })).rejects.toMatchObject({
+      extensions: { code: 'SERVICE_UNAVAILABLE' },
+    });
+  });
 });
+
+const unlimitedSeats = { seats: null, projects: null, storageBytes: '1099511627776' };

@@ -33,6 +33,11 @@ export interface ServiceDeclaration {
    * in SUBGRAPH_URLS.
    */
   calls: readonly string[];
+  /**
+   * Services it asks through the shared store instead (entitlement writes an organization's record when a reader
+   * asks on the refresh channel): they must run somewhere, but it needs no URL of theirs.
+   */
+  asks: readonly string[];
   /** Services whose service tokens its /internal routes accept. */
   trusts: readonly string[];
   /** Platform events it publishes and consumes (packages/events; payloads in packages/contracts). */
@@ -50,6 +55,7 @@ const service = (
   database: null,
   eventLog: false,
   calls: [],
+  asks: [],
   trusts: [],
   publishes: [],
   consumes: [],
@@ -91,6 +97,8 @@ export const SUBGRAPHS: readonly ServiceDeclaration[] = [
     database: 'organization',
     // Verifies identity's service tokens (identity asks it for memberships) with identity's JWKS.
     trusts: ['identity'],
+    // Invitations count against the plan's seats: entitlement's record of the organization.
+    asks: ['entitlement'],
     publishes: ['organization.membership-changed'],
     consumes: ['identity.user-erased'],
   }),
@@ -124,8 +132,10 @@ export const SUBGRAPHS: readonly ServiceDeclaration[] = [
       package: '@g3d/ai-services',
       folder: 'subgraphs/ai',
       defaultPort: facts.defaultPort,
-      // Every invocation's usage goes to the event log before the answer (packages/entitlement-client).
+      // Every invocation's usage goes to the event log before the answer (packages/entitlement-client), decided
+      // on entitlement's record of the organization.
       eventLog: true,
+      asks: ['entitlement'],
       ai: facts,
     }),
   ),

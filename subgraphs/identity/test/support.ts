@@ -1,15 +1,19 @@
 // Shared by identity's module tests: the harness (identity with organization, which identity asks for the
-// caller's memberships whenever it issues tokens), hostile inputs, and the assertions every hostile-input test
+// caller's memberships whenever it issues tokens, and entitlement, which owns the seats organization's
+// invitations count against), hostile inputs, and the assertions every hostile-input test
 // makes: a stable error code (and field), never an HTTP 500, never INTERNAL_SERVER_ERROR, never a hang.
+import { seedPlans, service as entitlement } from '@g3d/entitlement';
 import { service as organization } from '@g3d/organization';
 import { type GraphQLResult, type Harness, startSubgraphs, type SubgraphClient } from '@g3d/testkit';
 import { expect } from 'vitest';
 
 import { service as identity } from '../src/index.ts';
 
-/** identity and organization on a fresh database, with `env` besides the test defaults. */
-export function startIdentity(env: Record<string, string> = {}): Promise<Harness> {
-  return startSubgraphs({ identity, organization }, { env });
+/** identity, organization and entitlement on a fresh database, with `env` besides the test defaults. */
+export async function startIdentity(env: Record<string, string> = {}): Promise<Harness> {
+  const harness = await startSubgraphs({ identity, organization, entitlement }, { env });
+  await seedPlans(harness.db);
+  return harness;
 }
 
 export const KB10 = 'x'.repeat(10 * 1024);

@@ -1,6 +1,7 @@
 // Organization's composition root: the repositories and services one process shares across requests, built
 // once from the database, the shared store and the settings.
 import type { Database } from '@g3d/db';
+import { readPlanLimits } from '@g3d/entitlement-client';
 import { Idempotency, type Logger } from '@g3d/kit';
 import { createSmtpTransport, Mailer } from '@g3d/mail';
 import type { Store } from '@g3d/store';
@@ -80,6 +81,7 @@ export function createOrganizationServices(
       mailer: new Mailer(db.prisma, transport, logger),
       appUrl: options.appUrl,
       mailLimit: new MailIpLimit(store, options.mailIpLimit),
+      planLimits: (organizationId) => readPlanLimits(store, organizationId),
     }),
     erasure: new UserErasure({ ...repos, audit, changes }),
     changes,

@@ -1,8 +1,9 @@
 // Invitations on the organization subgraph alone (harness): a mailed single-use token (only its hash stored),
 // 7 days, accepted once and only by the invited address, revoked or expired links dead, resending issues a new
 // one; allowed email domains; the seat limit (members plus pending invitations, not overshot by concurrent
-// invitations, changed by platform administrators only); hostile input; and the organization's append-only audit
-// log of all of it. Callers carry the email identity verified (the invited address must match it).
+// invitations: the plan's seats, owned by entitlement, which runs alongside); hostile input; and the
+// organization's append-only audit log of all of it. Callers carry the email identity verified (the invited address must match it).
+import { seedPlans, service as entitlement } from '@g3d/entitlement';
 import {
   ACCEPT_INVITATION,
   CREATE_ORGANIZATION,
@@ -28,6 +29,12 @@ const alice = person('owner@a.example'); // owner of A
 const jim = person('jim@b.example'); // owner of B
 const joe = person('joe@a.example');
 let orgA: string;
+let orgB: string;
+
+const SET_SEATS = `mutation($o: ID!, $seats: Int) { setEntitlementOverrides(organizationId: $o, input: { seats: $seats }) { seats } }`;
+/** A platform administrator's override of the organization's seats in entitlement (null: unlimited). */
+const setSeats = (organizationId: string, seats: number | null) =>
+  ok(harness.as(platformAdmin(), { service: 'entitlement' }), { document: SET_SEATS }, { o: organizationId, seats });
 
 const code = (r: GraphQLResult) => r.errors?.[0]?.extensions?.code;
 const reason = (r: GraphQLResult) => r.errors?.[0]?.extensions?.reason;
@@ -55,13 +62,16 @@ const memberIds = async (organizationId: string) =>
   ).rows.map((r) => r.user_id);
 
 beforeAll(async () => {
-  harness = await startSubgraphs({ organization: service });
+  harness = await startSubgraphs({ organization: service, entitlement });
+  await seedPlans(harness.db);
   const [a, b] = await Promise.all([
     ok(harness.as(alice), CREATE_ORGANIZATION, { input: { name: 'Acme', slug: 'acme' } }),
     ok(harness.as(jim), CREATE_ORGANIZATION, { input: { name: 'Bolt', slug: 'bolt' } }),
   ]);
   orgA = a.createOrganization.id;
-  expect(b.createOrganization.id).toBeTruthy();
+  orgB = b.createOrganization.id;
+  // A has a custom deal: seats enough for every invitation below (B stays on the free plan's seats).
+  await setSeats(orgA, 5000);
   await ok(harness.as(alice), UPDATE_ORGANIZATION, {
     id: orgA,
     input: { settings: { allowedEmailDomains: ['a.example'] } },
@@ -200,20 +210,19 @@ describe('invitations', () => {
     expect(await invitationCount(orgA)).toBe(invitations);
   });
 
-  it('respects the seat limit (members plus pending invitations), which only platform administrators change', async () => {
-    const byOwner = await harness.as(alice).gql(UPDATE, { id: orgA, input: { settings: { seatLimit: 500 } } });
-    expect(code(byOwner)).toBe('FORBIDDEN');
+  it("respects the plan's seat limit (members plus pending invitations): entitlement owns it, overrides and plan changes move it", async () => {
+    // Organization no longer keeps a seat limit of its own.
+    const own = await harness.as(platformAdmin()).gql(UPDATE, { id: orgA, input: { settings: { seatLimit: 500 } } });
+    expect(code(own)).toBe('BAD_USER_INPUT');
     const taken = (await memberIds(orgA)).length;
-    const admin = harness.as(platformAdmin());
-    expect(
-      (await admin.gql(UPDATE, { id: orgA, input: { settings: { seatLimit: taken + 1 } } })).errors,
-    ).toBeUndefined();
+    await setSeats(orgA, taken + 1);
     const last = await harness.as(alice).gql(INVITE, { input: { organizationId: orgA, email: 'last@a.example' } });
     expect(last.errors).toBeUndefined();
     const over = await harness.as(alice).gql(INVITE, { input: { organizationId: orgA, email: 'over@a.example' } });
     expect([code(over), reason(over)]).toEqual(['QUOTA_EXCEEDED', 'SEAT_LIMIT']);
+    expect(over.errors?.[0]?.extensions?.seatLimit).toBe(taken + 1);
     // Concurrent invitations cannot overshoot it: the organization row lock serializes them.
-    await ok(admin, UPDATE_ORGANIZATION, { id: orgA, input: { settings: { seatLimit: taken + 3 } } });
+    await setSeats(orgA, taken + 3);
     const burst = await Promise.all(
       Array.from({ length: 6 }, (_, i) =>
         harness.as(alice).gql(INVITE, { input: { organizationId: orgA, email: `burst${i}@a.example` } }),
@@ -221,7 +230,39 @@ describe('invitations', () => {
     );
     expect(burst.filter((r) => !r.errors)).toHaveLength(2);
     expect(burst.filter((r) => code(r) === 'QUOTA_EXCEEDED')).toHaveLength(4);
-    await ok(admin, UPDATE_ORGANIZATION, { id: orgA, input: { settings: { seatLimit: 5000 } } });
+    await setSeats(orgA, null);
+    expect(
+      (await harness.as(alice).gql(INVITE, { input: { organizationId: orgA, email: 'more@a.example' } })).errors,
+    ).toBeUndefined();
+
+    // B has no override: the free plan's 5 seats (jim and four invitations).
+    for (let i = 0; i < 4; i += 1)
+      await ok(harness.as(jim), INVITE_MEMBER, { input: { organizationId: orgB, email: `b${i}@b.example` } });
+    const full = await harness.as(jim).gql(INVITE, { input: { organizationId: orgB, email: 'b4@b.example' } });
+    expect([code(full), reason(full), full.errors?.[0]?.extensions?.seatLimit]).toEqual([
+      'QUOTA_EXCEEDED',
+      'SEAT_LIMIT',
+      5,
+    ]);
+    // B moves to basic (10 seats, at once): the next invitation fits.
+    await ok(
+      harness.as(platformAdmin(), { service: 'entitlement' }),
+      {
+        document: `mutation($o: ID!) { assignPlan(organizationId: $o, planId: "basic", status: ACTIVE) { plan { id } } }`,
+      },
+      { o: orgB },
+    );
+    expect(
+      (await harness.as(jim).gql(INVITE, { input: { organizationId: orgB, email: 'b4@b.example' } })).errors,
+    ).toBeUndefined();
+    // Accepting checks again: with the seats cut below the members, a pending invitation cannot turn into one.
+    await setSeats(orgB, 1);
+    const token = await invitationToken('b0@b.example');
+    const invitee = person('b0@b.example');
+    const accept = await harness.as(invitee).gql(ACCEPT, { token });
+    expect([code(accept), reason(accept)]).toEqual(['QUOTA_EXCEEDED', 'SEAT_LIMIT']);
+    await setSeats(orgB, null);
+    expect((await harness.as(invitee).gql(ACCEPT, { token })).errors).toBeUndefined();
   });
 
   it('lists pending invitations for administrators only', async () => {

@@ -234,7 +234,7 @@ describe('organizations', () => {
       [UPDATE, { id: orgA, i: { taxId: 'DE\u0000123' } }, 'BAD_USER_INPUT'],
       [UPDATE, { id: orgA, i: { taxId: KB10 } }, 'BAD_USER_INPUT'],
       [UPDATE, { id: orgA, i: { billingEmail: 'not-an-email' } }, 'BAD_USER_INPUT'],
-      [UPDATE, { id: orgA, i: { settings: { seatLimit: -1 } } }, 'FORBIDDEN'],
+      [UPDATE, { id: orgA, i: { settings: { seatLimit: 500 } } }, 'BAD_USER_INPUT'],
       [UPDATE, { id: 'not-a-uuid', i: { name: 'x' } }, 'NOT_FOUND'],
       [DELETE_ORGANIZATION.document, { id: orgA, confirmSlug: KB10 }, 'BAD_USER_INPUT'],
       [DELETE_ORGANIZATION.document, { id: random, confirmSlug: 'acme' }, 'NOT_FOUND'],

@@ -1,8 +1,9 @@
-// The store's copy of what each organization is entitled to (packages/entitlement-client record.ts), kept by
-// entitlement: written after every committed change, refilled when a decision finds it missing or stale (it asks
-// on the store's refresh channel), and checked by a job against the revisions in PostgreSQL (a write lost to a
-// crash between commit and store is repaired within a run). A refill brings the period's counters from the usage
-// ledger — after handling the usage events still waiting for it — so a flushed store never resets a quota.
+// The store's copy of what each organization is entitled to (packages/entitlement-client record.ts: the AI
+// services for the decisions, the plan limits organization enforces), kept by entitlement: written after every
+// committed change, refilled when a reader finds it missing or stale (it asks on the store's refresh channel),
+// and checked by a job against the revisions in PostgreSQL (a write lost to a crash between commit and store is
+// repaired within a run). A refill brings the period's counters from the usage ledger — after handling the usage
+// events still waiting for it — so a flushed store never resets a quota.
 import {
   entitlementKeys,
   type EntitlementRecord,
@@ -38,6 +39,11 @@ export function recordOf(sub: SubscriptionWithPlan): EntitlementRecord {
         .filter((s) => s.included)
         .map((s) => [s.service, { requests: s.requests, units: s.units, rateLimitPer15Min: s.rateLimitPer15Min }]),
     ),
+    limits: {
+      seats: limits.seats,
+      projects: limits.projects,
+      storageBytes: limits.storageBytes === null ? null : limits.storageBytes.toString(),
+    },
   };
 }
 

@@ -1,8 +1,9 @@
 // Invitations: a single-use token (256 bits, only its SHA-256 stored), mailed through the platform outbox,
 // valid 7 days. Every change runs under the organization lock (organization-lock.ts): the seat limit (members
-// plus pending invitations) and "accepted once" hold under concurrency.
+// plus pending invitations; the plan's seats, owned by entitlement) and "accepted once" hold under concurrency.
 import { randomSecret, sha256 } from '@g3d/auth';
 import type { Invitation, Membership, Tx } from '@g3d/db';
+import type { PlanLimits } from '@g3d/entitlement-client';
 import { AppError, conflict, forbidden, notFound } from '@g3d/errors';
 import { normalizeEmail } from '@g3d/kit';
 import type { Mailer } from '@g3d/mail';
@@ -50,6 +51,8 @@ export interface InvitationsDeps {
   appUrl: string;
   /** Invitations send mail: counted per client IP with identity's mail requests (MAIL_IP_LIMIT). */
   mailLimit: MailIpLimit;
+  /** The organization's plan limits (entitlement owns them: packages/entitlement-client readPlanLimits). */
+  planLimits: (organizationId: string) => Promise<PlanLimits>;
 }
 
 /** Where a request comes from, as the gateway saw it ('' when unknown: no per-IP limit). */
@@ -73,6 +76,7 @@ export class InvitationsService {
     const email = normalizeEmail(input.email);
     const roles = cleanRoles(input.roles ?? ['member']);
     await this.deps.mailLimit.take(origin.ip);
+    const seats = await this.seatLimit(input.organizationId, actor.userId);
     const token = newToken();
     const { invitation, organizationName } = await lock.run(input.organizationId, async (tx, members, organization) => {
       const self = members.find((m) => m.userId === actor.userId);
@@ -89,7 +93,7 @@ export class InvitationsService {
       const pending = await invitations.pendingEmails(tx, organization.id);
       if (pending.includes(email))
         throw conflict('This address already has a pending invitation; resend it instead', 'email');
-      seatCheck(members.length + pending.length, settings.seatLimit);
+      seatCheck(members.length + pending.length, seats);
       const created = await invitations.create(tx, {
         organizationId: organization.id,
         email,
@@ -152,6 +156,7 @@ export class InvitationsService {
     if (!rawToken.startsWith(TOKEN_PREFIX) || rawToken.length > 100) throw invalidInvitation();
     const found = await this.deps.invitations.findByTokenHash(sha256(rawToken));
     if (!found) throw invalidInvitation();
+    const seats = await this.seatLimit(found.organizationId, null);
     return this.deps.lock.run(found.organizationId, async (tx, members, organization) => {
       const invitation = await this.deps.invitations.findById(found.id, tx);
       if (!invitation || invitation.tokenHash !== sha256(rawToken)) throw invalidInvitation(); // resent meanwhile
@@ -162,7 +167,7 @@ export class InvitationsService {
       if (members.some((m) => m.userId === caller.userId))
         throw conflict('You are already a member of this organization');
       // Pending invitations are already counted against the limit: this one turns into a member.
-      seatCheck(members.length, settings.seatLimit);
+      seatCheck(members.length, seats);
       return this.join(tx, invitation, caller.userId);
     });
   }
@@ -170,6 +175,17 @@ export class InvitationsService {
   /** `first` is checked by the caller (1–MAX_INVITATION_PAGE). */
   list(organizationId: string, status: InvitationStatus, first: number): Promise<Invitation[]> {
     return this.deps.invitations.list(organizationId, status, first);
+  }
+
+  /**
+   * The plan's seat limit (null: unlimited), read before the organization lock: waiting on entitlement must not
+   * hold the organization's row (nor, on the embedded database, its one connection). With `memberId`, only for a
+   * member (the lock refuses anyone else), so a stranger cannot make us ask entitlement about any id; undefined
+   * then.
+   */
+  private async seatLimit(organizationId: string, memberId: string | null): Promise<number | null | undefined> {
+    if (memberId !== null && !(await this.deps.memberships.isMember(organizationId, memberId))) return undefined;
+    return (await this.deps.planLimits(organizationId)).seats;
   }
 
   /** The accepted invitation's membership, audited and announced (inside the accept transaction). */
@@ -235,11 +251,13 @@ function checkAcceptable(invitation: Invitation, caller: { email: string | null 
   }
 }
 
-function seatCheck(taken: number, seatLimit: number): void {
-  if (taken >= seatLimit) {
-    throw new AppError('QUOTA_EXCEEDED', `The organization has no free seat (limit ${seatLimit})`, {
+/** Members (plus pending invitations) against the plan's seats: null is unlimited, undefined not read (a retry). */
+function seatCheck(taken: number, seats: number | null | undefined): void {
+  if (seats === undefined) throw conflict('The organization changed meanwhile; retry');
+  if (seats !== null && taken >= seats) {
+    throw new AppError('QUOTA_EXCEEDED', `The organization's plan has no free seat (limit ${seats})`, {
       reason: 'SEAT_LIMIT',
-      seatLimit,
+      seatLimit: seats,
     });
   }
 }

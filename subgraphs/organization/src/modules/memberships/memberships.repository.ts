@@ -118,6 +118,14 @@ export class MembershipsRepository {
     return groups.map((g) => ({ organizationId: g.organizationId, count: g._count._all }));
   }
 
+  async isMember(organizationId: string, userId: string): Promise<boolean> {
+    const found = await this.prisma.membership.findUnique({
+      where: { organizationId_userId: { organizationId, userId } },
+      select: { id: true },
+    });
+    return found !== null;
+  }
+
   /** Every member of one organization, oldest first (inside a locked change). */
   ofOrganization(db: Db, organizationId: string): Promise<Membership[]> {
     return db.membership.findMany({ where: { organizationId }, orderBy: OLDEST_FIRST });

@@ -1,5 +1,5 @@
 // Validation of organization fields: every failure is BAD_USER_INPUT naming the field, before any write.
-import { badUserInput, forbidden } from '@g3d/errors';
+import { badUserInput } from '@g3d/errors';
 import { cleanText } from '@g3d/kit';
 
 export const SLUG = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
@@ -27,8 +27,6 @@ export interface OrganizationSettings {
   enforceMfa: boolean;
   dataRetentionDays: number;
   allowedEmailDomains: string[];
-  /** Members plus pending invitations; the entitlement subgraph's plans will own it later. */
-  seatLimit: number;
 }
 
 export const DEFAULT_SETTINGS: OrganizationSettings = {
@@ -37,15 +35,18 @@ export const DEFAULT_SETTINGS: OrganizationSettings = {
   enforceMfa: false,
   dataRetentionDays: 365,
   allowedEmailDomains: [],
-  seatLimit: 50,
 };
-
-export const MAX_SEAT_LIMIT = 100_000;
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
+/** The stored settings over the defaults; keys no longer settings (e.g. the old seatLimit) are dropped. */
 export function readSettings(stored: unknown): OrganizationSettings {
-  return { ...DEFAULT_SETTINGS, ...(isObject(stored) ? stored : {}) } as OrganizationSettings;
+  const values = isObject(stored) ? stored : {};
+  const settings = { ...DEFAULT_SETTINGS };
+  for (const key of Object.keys(DEFAULT_SETTINGS) as (keyof OrganizationSettings)[]) {
+    if (Object.hasOwn(values, key)) (settings as Record<string, unknown>)[key] = values[key];
+  }
+  return settings;
 }
 
 /** Organization text fields (name, description, industry, website). */
@@ -82,17 +83,8 @@ const DOMAIN = /^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,6
 export function settingsPatch(
   current: OrganizationSettings,
   patch: Partial<Record<keyof OrganizationSettings, unknown>>,
-  actor: { isPlatformAdmin: boolean },
 ): OrganizationSettings {
   const next = { ...current };
-  if (patch.seatLimit != null) {
-    // A plan limit, not the organization's own choice.
-    if (!actor.isPlatformAdmin) throw forbidden('Only platform administrators change the seat limit');
-    const seats = patch.seatLimit as number;
-    if (!Number.isInteger(seats) || seats < 1 || seats > MAX_SEAT_LIMIT)
-      throw badUserInput(`seatLimit must be between 1 and ${MAX_SEAT_LIMIT}`, 'seatLimit');
-    next.seatLimit = seats;
-  }
   for (const key of ['allowUserInvites', 'requireEmailVerification', 'enforceMfa'] as const) {
     if (typeof patch[key] === 'boolean') next[key] = patch[key];
   }

@@ -114,7 +114,7 @@ export class OrganizationsService {
       });
   }
 
-  /** Owners and admins (or a platform administrator); seatLimit only by a platform administrator. */
+  /** Owners and admins (or a platform administrator). */
   async update(
     organizationId: string,
     actor: { userId: string; isPlatformAdmin: boolean },
@@ -126,7 +126,7 @@ export class OrganizationsService {
       if (!actor.isPlatformAdmin && !isAdmin(members.find((m) => m.userId === actor.userId)))
         throw forbidden('Organization administrators only');
       const before = input.readSettings(organization.settings);
-      if (data.settings != null) patch.settings = input.settingsPatch(before, data.settings, actor);
+      if (data.settings != null) patch.settings = input.settingsPatch(before, data.settings);
       const updated = await this.repo.update(tx, organizationId, patch);
       const { settings, ...fields } = patch;
       if (Object.keys(fields).length > 0)
