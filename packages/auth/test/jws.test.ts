@@ -55,13 +55,15 @@ async function josed(
     .sign(key.privateKey);
 }
 
+// Time cases keep ≥ 3 s from every bound (tolerance 5 s, age 60 s): times are whole seconds and a loaded box
+// verifies a while after it signs, so a 1 s margin flipped a case now and then.
 const cases: [string, () => Promise<string>][] = [
   ['valid', () => josed(claims())],
   ['valid, audience in an array', () => josed(claims({ aud: ['other', 'identity'] }))],
   ['valid, typ with application/ and upper case', () => josed(claims(), { typ: 'application/G3D-TEST+JWT' })],
-  ['valid, nbf within tolerance', () => josed(claims({ nbf: now() + 4 }))],
-  ['valid, iat slightly ahead', () => josed(claims({ iat: now() + 4 }))],
-  ['valid, exp just within tolerance', () => josed(claims({ exp: now() - 4, iat: now() - 30 }))],
+  ['valid, nbf within tolerance', () => josed(claims({ nbf: now() + 2 }))],
+  ['valid, iat slightly ahead', () => josed(claims({ iat: now() + 2 }))],
+  ['valid, exp just within tolerance', () => josed(claims({ exp: now() - 2, iat: now() - 30 }))],
   ['other key', () => josed(claims(), {}, other)],
   ['wrong typ', () => josed(claims(), { typ: 'JWT' })],
   ['no typ', () => josed(claims(), { typ: undefined })],
@@ -72,14 +74,14 @@ const cases: [string, () => Promise<string>][] = [
   ['audience array without ours', () => josed(claims({ aud: ['organization'] }))],
   ['audience not a string', () => josed(claims({ aud: 7 }))],
   ['no audience', () => josed(claims({ aud: undefined }))],
-  ['expired', () => josed(claims({ exp: now() - 6 }))],
+  ['expired', () => josed(claims({ exp: now() - 10 }))],
   ['exp not a number', () => josed(claims({ exp: String(now() + 60) }))],
   ['no exp', () => josed(claims({ exp: undefined }))],
   ['no iat', () => josed(claims({ iat: undefined }))],
   ['iat not a number', () => josed(claims({ iat: 'now' }))],
-  ['iat too old', () => josed(claims({ iat: now() - 66 }))],
-  ['iat in the future', () => josed(claims({ iat: now() + 6 }))],
-  ['nbf in the future', () => josed(claims({ nbf: now() + 6 }))],
+  ['iat too old', () => josed(claims({ iat: now() - 70 }))],
+  ['iat in the future', () => josed(claims({ iat: now() + 10 }))],
+  ['nbf in the future', () => josed(claims({ nbf: now() + 10 }))],
   ['nbf not a number', () => josed(claims({ nbf: 'soon' }))],
   [
     'crit header with an unknown extension',
