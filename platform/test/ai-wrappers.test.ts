@@ -213,10 +213,11 @@ async function setSecureAiLimits(limits: { requests?: number | null; rateLimitPe
 
 describe('refusals, each metered', () => {
   it('an API key without the scope: FORBIDDEN MISSING_SCOPE, metered, and the upstream is not called', async () => {
-    const created = await call<{ createApiKey: { secret: string } }>(
-      'mutation { createApiKey(input: { name: "no scopes", scopes: [] }) { secret } }',
+    const created = await call<{ createApiKey: { secret: string; apiKey: { id: string } } }>(
+      'mutation { createApiKey(input: { name: "no scopes", scopes: [] }) { secret apiKey { id } } }',
     );
     const key = created.data?.createApiKey.secret as string;
+    const keyId = created.data?.createApiKey.apiKey.id as string;
     const before = await ledger();
     const upstreamAnswered = async () =>
       ((await (await fetch(`${platform.referenceUpstreamUrl}/secure-ai/health`)).json()) as { answered: number })
@@ -245,6 +246,12 @@ describe('refusals, each metered', () => {
     const after = await ledger();
     expect(after['secure-ai:FORBIDDEN']).toBe((before['secure-ai:FORBIDDEN'] ?? 0) + 1);
     expect(after['secure-ai:ALLOWED']).toBe((before['secure-ai:ALLOWED'] ?? 0) + 1);
+    // Each ledger row names the key that made the call (its id, never the secret).
+    const byKey = await platform.db!.pool.query<{ status: string; caller_kind: string }>(
+      `SELECT status, caller_kind FROM entitlement.usage_records WHERE api_key_id = $1`,
+      [keyId],
+    );
+    expect(byKey.rows).toEqual([{ status: 'FORBIDDEN', caller_kind: 'apiKey' }]);
   });
 
   it('a plan without the service: FORBIDDEN PLAN_EXCLUDES_SERVICE, distinct from a missing scope; metered', async () => {

@@ -146,7 +146,8 @@ export class AiRuntime {
     const invocationId = ctx.idempotencyKey
       ? invocationIdFor(['job', organizationId, userId, this.options.service.slug, name, ctx.idempotencyKey])
       : randomUUID();
-    return view(await this.jobs.submit({ operation: name, organizationId, userId, invocationId, input }));
+    const apiKeyId = ctx.caller.kind === 'apiKey' ? (ctx.caller.apiKeyId ?? null) : null;
+    return view(await this.jobs.submit({ operation: name, organizationId, userId, apiKeyId, invocationId, input }));
   }
 
   async job(ctx: AiContext, id: string): Promise<JobView | null> {

@@ -18,6 +18,8 @@ export interface Caller {
    * MFA_REQUIRED (the kit enforces it in every subgraph).
    */
   mfaSetupRequired: boolean;
+  /** The API key a `kind: 'apiKey'` caller presented (its id, never the secret): usage is recorded against it. */
+  apiKeyId?: string | null;
 }
 
 export const ANONYMOUS: Caller = Object.freeze({

@@ -148,6 +148,7 @@ function parseCaller(value: unknown): Caller {
     scopes: strings(v.scopes),
     email: str(v.email),
     mfaSetupRequired: v.mfaSetupRequired === true,
+    ...(kind === 'apiKey' ? { apiKeyId: str(v.apiKeyId) } : {}),
   };
 }
 

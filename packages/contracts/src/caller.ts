@@ -10,4 +10,6 @@ export const callerSchema = z.object({
   scopes: z.array(z.string()),
   email: z.string().nullable(),
   mfaSetupRequired: z.boolean(),
+  /** The presented API key's id (API-key callers). */
+  apiKeyId: z.string().max(64).nullable().optional(),
 });

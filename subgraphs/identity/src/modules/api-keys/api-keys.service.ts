@@ -143,6 +143,7 @@ export class ApiKeysService {
         scopes,
         email: null,
         mfaSetupRequired: (membership?.enforceMfa ?? false) && !key.user.mfaEnabled,
+        apiKeyId: key.id,
       },
     };
   }
