@@ -48,6 +48,7 @@ describe('MFA enrolment and sign-in', () => {
   let user: Session;
   let secret: string;
   let backupCodes: string[];
+  let enrolmentCode: string;
 
   beforeAll(async () => {
     user = await registerAndSignIn(harness, EMAIL, GOOD_PASSWORD);
@@ -59,7 +60,8 @@ describe('MFA enrolment and sign-in', () => {
     expect(begin.otpauthUri).toMatch(/^otpauth:\/\/totp\/G3D:dana\.doe%40example\.com\?secret=/);
     expect(begin.qrCodeDataUrl).toMatch(/^data:image\/png;base64,/);
     expect(await mfaEnabled(user)).toBe(false);
-    const confirmed = await ok(user.client, CONFIRM_MFA_ENROLLMENT, { code: await generateTotp({ secret }) });
+    enrolmentCode = await generateTotp({ secret });
+    const confirmed = await ok(user.client, CONFIRM_MFA_ENROLLMENT, { code: enrolmentCode });
     backupCodes = confirmed.confirmMfaEnrollment.codes;
     expect(backupCodes).toHaveLength(10);
     expect(new Set(backupCodes).size).toBe(10);
@@ -71,10 +73,9 @@ describe('MFA enrolment and sign-in', () => {
     expect(first.errors?.[0]?.extensions?.code).toBe('MFA_REQUIRED');
     const mfaToken = first.errors?.[0]?.extensions?.mfaToken as string;
     expect(mfaToken).toBeTruthy();
-    // The code used for enrolment belongs to a time step already used: replay.
-    const replayed = await run(anonymous, LOGIN_WITH_MFA, {
-      input: { mfaToken, code: await generateTotp({ secret }) },
-    });
+    // The very code used for enrolment, sent again: its time step is used (a code generated now could belong to
+    // the next step when the 30 s boundary passed in between, and be fresh).
+    const replayed = await run(anonymous, LOGIN_WITH_MFA, { input: { mfaToken, code: enrolmentCode } });
     expect(replayed.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
     // A code of the next time step (accepted within the ±1 step window) is fresh.
     const next = await generateTotp({ secret, now: Date.now() + 30_000 });
