@@ -146,7 +146,7 @@ export class AiRuntime {
     const invocationId = ctx.idempotencyKey
       ? invocationIdFor(['job', organizationId, userId, this.options.service.slug, name, ctx.idempotencyKey])
       : randomUUID();
-    const apiKeyId = ctx.caller.kind === 'apiKey' ? (ctx.caller.apiKeyId ?? null) : null;
+    const apiKeyId = ctx.caller.apiKeyId ?? null;
     return view(await this.jobs.submit({ operation: name, organizationId, userId, apiKeyId, invocationId, input }));
   }
 

@@ -18,7 +18,7 @@ export interface Caller {
    * MFA_REQUIRED (the kit enforces it in every subgraph).
    */
   mfaSetupRequired: boolean;
-  /** The API key a `kind: 'apiKey'` caller presented (its id, never the secret): usage is recorded against it. */
+  /** The API key a `kind: 'apiKey'` caller presented (its id, never the secret; set for no other kind). */
   apiKeyId?: string | null;
 }
 

@@ -89,7 +89,7 @@ export function createInvocationGate(options: { decider: EntitlementDecider; met
         invocationId,
         organizationId,
         userId: caller.userId,
-        apiKeyId: caller.kind === 'apiKey' ? (caller.apiKeyId ?? null) : null,
+        apiKeyId: caller.apiKeyId ?? null,
         callerKind: caller.kind === 'apiKey' ? ('apiKey' as const) : ('user' as const),
         service: invocation.service,
         operation: invocation.operation,

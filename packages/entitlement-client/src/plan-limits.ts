@@ -20,7 +20,8 @@ export async function readPlanLimits(
   organizationId: string,
   options: PlanLimitsOptions = {},
 ): Promise<PlanLimits> {
-  const keys = entitlementKeys(organizationId.toLowerCase());
+  const id = organizationId.toLowerCase();
+  const keys = entitlementKeys(id);
   const at = (options.now ?? Date.now)();
   const read = async () => {
     const [header, limits] = await Promise.all([store.get(keys.header), store.get(keys.planLimits)]);
@@ -31,7 +32,7 @@ export async function readPlanLimits(
   if (found) return found;
   let limits = null as PlanLimits | null;
   // A header without limits (written before they were kept) counts as missing: the refresh rewrites both.
-  await requestRecord(store, organizationId.toLowerCase(), at, options.refreshTimeoutMs ?? 3_000, async () => {
+  await requestRecord(store, id, at, options.refreshTimeoutMs ?? 3_000, async () => {
     limits = await read();
     return limits !== null;
   });
